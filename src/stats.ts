@@ -1,0 +1,66 @@
+import type { EventSource } from "./events/event.ts";
+
+/** Destination states (spec §9). */
+export type DestinationState = "up" | "retrying" | "blocked" | "disabled";
+
+/** Per-destination figures shown in /health, /api/stats and /metrics (spec §13). */
+export interface DestinationStats {
+  state: DestinationState;
+  queued: { memory: number; spool: number };
+  sent: number;
+  retries: number;
+  dropped: { overflow: number; rejected: number };
+  lastError: string | null;
+  lastSuccessAt: string | null;
+}
+
+/** Datagram counters kept by the ingest pipeline (spec §2); mutated in place on the hot path. */
+export interface DatagramCounters {
+  received: number;
+  accepted: number;
+  excluded: number;
+  processingErrors: number;
+  dropped: { source_not_allowed: number; too_large: number; rate_limited: number };
+  rejected: { unknown_type: number; malformed: number };
+  /** Accepted events per source, for `sense_events_events_accepted_total{source}`. */
+  acceptedBySource: Record<EventSource, number>;
+}
+
+/** Creates zeroed datagram counters. */
+export function createDatagramCounters(): DatagramCounters {
+  return {
+    received: 0,
+    accepted: 0,
+    excluded: 0,
+    processingErrors: 0,
+    dropped: { source_not_allowed: 0, too_large: 0, rate_limited: 0 },
+    rejected: { unknown_type: 0, malformed: 0 },
+    acceptedBySource: { "qseow-proxy-session": 0, "qseow-proxy-connection": 0, "proxy-user-event": 0 },
+  };
+}
+
+/** The `/api/stats` body (spec §13), also the source of `/metrics`. */
+export interface StatsSnapshot {
+  uptimeSeconds: number;
+  datagrams: Omit<DatagramCounters, "acceptedBySource">;
+  acceptedBySource: Record<EventSource, number>;
+  processingMs: { avg: number; p95: number; max: number };
+  udp: {
+    address: string | null;
+    receiveBufferRequested: number;
+    receiveBufferEffective: number | null;
+    kernelRcvbufErrors: number | null;
+    kernelRcvbufErrorsSinceStart: number | null;
+  };
+  events: { stored: number; capacity: number };
+  sessions: { active: number };
+  appNames: {
+    enabled: boolean;
+    count: number;
+    lastRefreshAt: string | null;
+    failures: number;
+    lastError: string | null;
+  };
+  userAgentCache: { size: number; hits: number; misses: number };
+  destinations: Record<string, DestinationStats>;
+}
