@@ -1,0 +1,157 @@
+import type { DeliverableEvent, UserEvent } from "../events/event.ts";
+import type { Logger } from "../log.ts";
+import type { DatagramCounters } from "../stats.ts";
+
+/** What the pipeline needs from the datagram processor (src/ingest/process.ts). */
+export interface DatagramProcessor {
+  process(
+    bytes: Uint8Array,
+    remoteAddress: string,
+    receivedAtMs: number,
+  ):
+    | { kind: "accepted"; deliverable: DeliverableEvent }
+    | { kind: "excluded"; source: string; host: string; origin: string }
+    | { kind: "rejected"; reason: "unknown_type" | "malformed"; detail: string; text: string };
+}
+
+/** A destination as the pipeline sees it: serialise now, the outbox delivers later. */
+export interface PipelineTarget {
+  readonly name: string;
+  serialize(event: DeliverableEvent): string[];
+}
+
+/** The parts of the pipeline that a config reload swaps as a whole. */
+export interface PipelineSettings {
+  /** Source allow-list; null when validation is off. */
+  allows: ((ip: string) => boolean) | null;
+  /** Called for a datagram whose sender is not allowed (throttled logging). */
+  onSourceRejected: (ip: string) => void;
+  maxMessageSize: number;
+  /** Rate limiter; null when off. `admit()` is false past the limit. */
+  rateLimit: { admit(): boolean } | null;
+  onTooLarge: (bytes: number) => void;
+  onRateLimited: () => void;
+  processor: DatagramProcessor;
+  /** Event-count aggregation (§10.5); null when event counts are off. */
+  eventCount: { add(source: string, host: string, origin: string): void } | null;
+  /** Destinations to enqueue for, in a fixed order. */
+  targets: PipelineTarget[];
+}
+
+/** Collaborators that live for the whole process (not swapped by a reload). */
+export interface PipelineDeps {
+  counters: DatagramCounters;
+  rejected: {
+    add(entry: {
+      receivedAt: string;
+      reason: "unknown_type" | "malformed";
+      detail: string;
+      remoteAddress: string;
+      remotePort: number;
+      bytes: number;
+      text: string;
+    }): void;
+  };
+  store: (event: UserEvent) => void;
+  enqueue: (destination: string, items: string[]) => void;
+  processingTimes: { record(ms: number): void };
+  log: Logger;
+  now?: () => number;
+}
+
+/**
+ * The per-datagram path of spec §2: allow-list, size, rate limit, parse and enrich, count,
+ * store, enqueue. Synchronous, never waits on I/O and never throws.
+ */
+export function createPipeline(deps: PipelineDeps, initial: PipelineSettings) {
+  const { counters, log } = deps;
+  const now = deps.now ?? Date.now;
+  let settings = initial;
+
+  function handle(msg: Uint8Array, address: string, port: number): void {
+    const s = settings;
+    if (s.allows !== null && !s.allows(address)) {
+      counters.dropped.source_not_allowed++;
+      s.onSourceRejected(address);
+      return;
+    }
+    counters.received++;
+    if (msg.byteLength > s.maxMessageSize) {
+      counters.dropped.too_large++;
+      s.onTooLarge(msg.byteLength);
+      return;
+    }
+    if (s.rateLimit !== null && !s.rateLimit.admit()) {
+      counters.dropped.rate_limited++;
+      s.onRateLimited();
+      return;
+    }
+    const started = performance.now();
+    const receivedAtMs = now();
+    try {
+      processDatagram(s, msg, address, port, receivedAtMs);
+    } catch (error) {
+      counters.processingErrors++;
+      const preview = new TextDecoder().decode(msg).slice(0, 512);
+      log.error(`[ingest] processing failed: ${(error as Error).message}`, { preview });
+    }
+    deps.processingTimes.record(performance.now() - started);
+  }
+
+  function process(
+    s: PipelineSettings,
+    msg: Uint8Array,
+    address: string,
+    port: number,
+    receivedAtMs: number,
+  ) {
+    const result = s.processor.process(msg, address, receivedAtMs);
+    if (result.kind === "rejected") {
+      counters.rejected[result.reason]++;
+      s.eventCount?.add("Unknown", "Unknown", "Unknown");
+      deps.rejected.add({
+        receivedAt: new Date(receivedAtMs).toISOString(),
+        reason: result.reason,
+        detail: result.detail,
+        remoteAddress: address,
+        remotePort: port,
+        bytes: msg.byteLength,
+        text: result.text,
+      });
+      return;
+    }
+    if (result.kind === "excluded") {
+      counters.excluded++;
+      s.eventCount?.add(result.source, result.host, result.origin);
+      return;
+    }
+    const { deliverable } = result;
+    const event = deliverable.event;
+    s.eventCount?.add(event.source, event.host, event.origin);
+    counters.accepted++;
+    counters.acceptedBySource[event.source]++;
+    deps.store(event);
+    for (const target of s.targets) {
+      const items = target.serialize(deliverable);
+      if (items.length > 0) deps.enqueue(target.name, items);
+    }
+    if (log.enabled("verbose")) {
+      log.verbose(
+        `[event] ${event.id} ${event.action} ${event.userDirectory}\\${event.userId} on ${event.host}`,
+      );
+      log.debug(`[event] ${JSON.stringify(event)}`);
+    }
+  }
+
+  return {
+    /** The UDP `onDatagram` handler. */
+    handle,
+    /** Swaps the reloadable parts atomically (the next datagram sees all of the new settings). */
+    configure(next: PipelineSettings): void {
+      settings = next;
+    },
+  };
+}
+
+/** The pipeline returned by {@link createPipeline}. */
+export type Pipeline = ReturnType<typeof createPipeline>;
