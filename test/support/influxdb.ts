@@ -14,6 +14,7 @@ export type InfluxServer = {
   /** Starts influxd again on the same port and data directory. */
   start(): Promise<void>;
   /** Runs an InfluxQL query (POST /query) and returns the parsed JSON. */
+  // biome-ignore lint/suspicious/noExplicitAny: test code digs into InfluxQL JSON freely
   query(q: string, db: string): Promise<any>;
   /** Stops influxd and removes its directories. */
   close(): Promise<void>;
@@ -183,6 +184,7 @@ export async function startInfluxdb(): Promise<InfluxServer> {
     clearTimeout(timer);
   };
 
+  // biome-ignore lint/suspicious/noExplicitAny: see InfluxServer.query
   const query = async (q: string, db: string): Promise<any> => {
     const body = new URLSearchParams({ q, db, epoch: "ns" });
     const res = await fetch(`${url}/query`, { method: "POST", body });
