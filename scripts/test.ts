@@ -2,7 +2,7 @@
  * `npm test`: installs the real test services when missing, then runs lint, typecheck and the
  * whole `bun test` suite, and ends with one `N passed, N failed` line.
  */
-import { ensureTestServices } from "../test/support/install.ts";
+import { ensureInstalled } from "../test/support/influxdb.ts";
 
 const bun = process.execPath;
 
@@ -23,7 +23,9 @@ async function step(name: string, cmd: string[]): Promise<{ code: number; text: 
   return { code: await proc.exited, text };
 }
 
-await ensureTestServices((line) => console.log(line));
+// Installs both Debian packages (influxdb, mosquitto) with apt when missing and running as root.
+await ensureInstalled("influxd");
+await ensureInstalled("mosquitto");
 
 const failures: string[] = [];
 const lint = await step("lint", ["node_modules/.bin/biome", "check", "src", "test", "scripts"]);
