@@ -1,0 +1,268 @@
+import { describe, expect, test } from "bun:test";
+import {
+  createUserEventSerializer,
+  escapeMeasurement,
+  escapeTag,
+  formatPoint,
+  type InfluxVersion,
+  quoteString,
+  type StaticTag,
+} from "../../src/destinations/line-protocol.ts";
+import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
+
+const UA_CHROME =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36";
+
+function deliverable(event: UserEvent): DeliverableEvent {
+  const receivedAtMs = Date.parse(event.receivedAt);
+  const userFull = event.userDirectory && event.userId ? `${event.userDirectory}\\${event.userId}` : "";
+  return { event, receivedAtMs, timeNs: `${receivedAtMs}000000`, userFull };
+}
+
+const E2 = deliverable({
+  id: 2,
+  receivedAt: "2024-11-20T08:15:42.123Z",
+  source: "qseow-proxy-connection",
+  host: "pro2-win1",
+  action: "Open connection",
+  userDirectory: "LAB",
+  userId: "goran",
+  origin: "AppAccess",
+  context:
+    "/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69?reloaduri=https://sense.lab/sense/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69",
+  appId: "a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69",
+  appName: "Sales analysis",
+  message: `App connection Opened for session 'c8b1a0f2'; UserAgent: '${UA_CHROME}'`,
+  userAgent: {
+    raw: UA_CHROME,
+    browserName: "Chrome",
+    browserMajorVersion: "119",
+    osName: "Windows",
+    osVersion: "10",
+  },
+  remoteAddress: "10.0.1.21",
+});
+
+const E5 = deliverable({
+  id: 5,
+  receivedAt: "2024-11-20T08:18:30.000Z",
+  source: "qseow-proxy-connection",
+  host: "pro2-win2",
+  action: "Open connection",
+  userDirectory: "LAB",
+  userId: "Erik.Svensson",
+  origin: "AppAccess",
+  context: "/app/0E3A9C7D-5B1F-4C2A-8D6E-7F9A1B2C3D4E/sheet/kpi01/state/analysis",
+  appId: "0e3a9c7d-5b1f-4c2a-8d6e-7f9a1b2c3d4e",
+  appName: null,
+  message: "App connection Opened for session '51d0'; UserAgent: 'ua'",
+  userAgent: {
+    raw: "ua",
+    browserName: "Mobile Safari",
+    browserMajorVersion: "17",
+    osName: "iOS",
+    osVersion: "17.1.2",
+  },
+  remoteAddress: "10.0.1.22",
+});
+
+const E6 = deliverable({
+  id: 6,
+  receivedAt: "2024-11-20T08:45:00.010Z",
+  source: "qseow-proxy-session",
+  host: "pro2-win1",
+  action: "Stop session",
+  userDirectory: "LAB",
+  userId: "goran",
+  origin: "",
+  context: "",
+  appId: null,
+  appName: null,
+  message: "Stop session for user 'LAB\\goran'",
+  userAgent: null,
+  remoteAddress: "10.0.1.21",
+});
+
+const E2_TAGS: StaticTag[] = [
+  { name: "qs_env", value: "dev" },
+  { tag: "env2", value: "a b,c=d" },
+];
+
+const line = (version: InfluxVersion, d: DeliverableEvent, tags: StaticTag[] = [], uaTagPrefix = "qs_") =>
+  createUserEventSerializer({ version, uaTagPrefix, tags })(d);
+
+const E2_TAGSET =
+  "user_events,appId=a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69,appName=Sales\\ analysis,env2=a\\ b\\,c\\=d,event_action=Open\\ connection,host=pro2-win1,origin=AppAccess,qs_env=dev,qs_uaBrowserMajorVersion=119,qs_uaBrowserName=Chrome,qs_uaOsName=Windows,qs_uaOsVersion=10,userDirectory=LAB,userFull=LAB\\goran,userId=goran";
+
+describe("user_events lines (spec §10.4, §17)", () => {
+  test.each([
+    [
+      "E2",
+      1,
+      E2,
+      E2_TAGS,
+      `${E2_TAGSET} appId="a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69",appName="Sales analysis",userFull="LAB\\\\goran",userId="goran" 1732090542123000000`,
+    ],
+    [
+      "E2",
+      2,
+      E2,
+      E2_TAGS,
+      `${E2_TAGSET} appId_field="a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69",appName_field="Sales analysis",userFull="LAB\\\\goran",userId="goran" 1732090542123000000`,
+    ],
+    [
+      "E2",
+      3,
+      E2,
+      E2_TAGS,
+      `${E2_TAGSET} appId_field="a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69",appName_field="Sales analysis",userFull_field="LAB\\\\goran",userId_field="goran" 1732090542123000000`,
+    ],
+    [
+      "E5",
+      1,
+      E5,
+      [],
+      'user_events,appId=0e3a9c7d-5b1f-4c2a-8d6e-7f9a1b2c3d4e,appName=<unknown\\ app\\ name>,event_action=Open\\ connection,host=pro2-win2,origin=AppAccess,qs_uaBrowserMajorVersion=17,qs_uaBrowserName=Mobile\\ Safari,qs_uaOsName=iOS,qs_uaOsVersion=17.1.2,userDirectory=LAB,userFull=LAB\\Erik.Svensson,userId=Erik.Svensson appId="0e3a9c7d-5b1f-4c2a-8d6e-7f9a1b2c3d4e",appName="<unknown app name>",userFull="LAB\\\\Erik.Svensson",userId="Erik.Svensson" 1732090710000000000',
+    ],
+    [
+      "E5",
+      2,
+      E5,
+      [],
+      'user_events,appId=0e3a9c7d-5b1f-4c2a-8d6e-7f9a1b2c3d4e,appName=<unknown\\ app\\ name>,event_action=Open\\ connection,host=pro2-win2,origin=AppAccess,qs_uaBrowserMajorVersion=17,qs_uaBrowserName=Mobile\\ Safari,qs_uaOsName=iOS,qs_uaOsVersion=17.1.2,userDirectory=LAB,userFull=LAB\\Erik.Svensson,userId=Erik.Svensson appId_field="0e3a9c7d-5b1f-4c2a-8d6e-7f9a1b2c3d4e",appName_field="<unknown app name>",userFull="LAB\\\\Erik.Svensson",userId="Erik.Svensson" 1732090710000000000',
+    ],
+    [
+      "E5",
+      3,
+      E5,
+      [],
+      'user_events,appId=0e3a9c7d-5b1f-4c2a-8d6e-7f9a1b2c3d4e,appName=unknown\\ app\\ name,event_action=Open\\ connection,host=pro2-win2,origin=AppAccess,qs_uaBrowserMajorVersion=17,qs_uaBrowserName=Mobile\\ Safari,qs_uaOsName=iOS,qs_uaOsVersion=17.1.2,userDirectory=LAB,userFull=LAB\\Erik.Svensson,userId=Erik.Svensson appId_field="0e3a9c7d-5b1f-4c2a-8d6e-7f9a1b2c3d4e",appName_field="<unknown app name>",userFull_field="LAB\\\\Erik.Svensson",userId_field="Erik.Svensson" 1732090710000000000',
+    ],
+    [
+      "E6",
+      2,
+      E6,
+      [{ name: "qs_env", value: "dev" }],
+      'user_events,event_action=Stop\\ session,host=pro2-win1,qs_env=dev,userDirectory=LAB,userFull=LAB\\goran,userId=goran userFull="LAB\\\\goran",userId="goran" 1732092300010000000',
+    ],
+  ] as [string, InfluxVersion, DeliverableEvent, StaticTag[], string][])(
+    "%s v%i line is exact",
+    (_name, version, d, tags, expected) => {
+      expect(line(version, d, tags)).toBe(expected);
+    },
+  );
+
+  test("an empty user omits userDirectory, userId and userFull tags but still writes the event", () => {
+    const d = deliverable({ ...E6.event, userDirectory: "", userId: "" });
+    expect(line(1, d)).toBe(
+      'user_events,event_action=Stop\\ session,host=pro2-win1 userFull="",userId="" 1732092300010000000',
+    );
+  });
+
+  test('uaTagPrefix "" gives Butler SOS 15 tag names', () => {
+    expect(line(1, E2, [], "")).toContain(
+      ",uaBrowserMajorVersion=119,uaBrowserName=Chrome,uaOsName=Windows,uaOsVersion=10,userDirectory=LAB,",
+    );
+  });
+
+  test.each([
+    ["name", { name: "host", value: "override" }],
+    ["tag", { tag: "host", value: "override" }],
+  ])("a static tag in {%s} form replaces the built-in tag", (_form, tag) => {
+    expect(line(1, E6, [tag])).toBe(
+      'user_events,event_action=Stop\\ session,host=override,userDirectory=LAB,userFull=LAB\\goran,userId=goran userFull="LAB\\\\goran",userId="goran" 1732092300010000000',
+    );
+  });
+
+  test("a static tag with an empty value is ignored and does not replace the built-in", () => {
+    expect(line(1, E6, [{ name: "host", value: "" }])).toBe(line(1, E6));
+  });
+
+  test("v3 removes <, > and \\ from every tag except userFull, including static tags", () => {
+    const d = deliverable({ ...E6.event, host: "<a\\b>", userDirectory: "D\\x" });
+    expect(line(3, d, [{ name: "t<x>", value: "v\\<w>" }])).toBe(
+      'user_events,event_action=Stop\\ session,host=ab,tx=vw,userDirectory=Dx,userFull=D\\x\\goran,userId=goran userFull_field="D\\\\x\\\\goran",userId_field="goran" 1732092300010000000',
+    );
+  });
+
+  test("v1 and v2 keep < and > in tags", () => {
+    const d = deliverable({ ...E6.event, host: "<h>" });
+    expect(line(2, d)).toContain(",host=<h>,");
+  });
+
+  test("a tag that is only removable characters is omitted", () => {
+    const d = deliverable({ ...E6.event, host: "\\" });
+    expect(line(1, d)).toBe(
+      'user_events,event_action=Stop\\ session,userDirectory=LAB,userFull=LAB\\goran,userId=goran userFull="LAB\\\\goran",userId="goran" 1732092300010000000',
+    );
+  });
+
+  test("tags are sorted by UTF-8 bytes, not UTF-16 units", () => {
+    // U+FF5E sorts before U+1F600 in UTF-8 but after it in UTF-16.
+    const out = line(1, E6, [
+      { name: "z\u{1F600}", value: "1" },
+      { name: "z\uFF5E", value: "2" },
+    ]);
+    expect(out).toContain(",z\uFF5E=2,z\u{1F600}=1 ");
+  });
+});
+
+describe("escapeTag (spec §10.3)", () => {
+  test.each([
+    ["plain", "plain"],
+    ["a b,c=d", "a\\ b\\,c\\=d"],
+    ["LAB\\goran", "LAB\\goran"],
+    ["trailing\\", "trailing"],
+    ["two\\\\", "two"],
+    ["x\\ y", "x\\ y"],
+    ["x\\\\,y", "x\\,y"],
+    ["x\\=y", "x\\=y"],
+    ["\\", ""],
+    ["", ""],
+    ["<k>", "<k>"],
+  ])("%p becomes %p", (input, expected) => {
+    expect(escapeTag(input)).toBe(expected);
+  });
+
+  test.each([
+    ["<unknown app name>", "unknown\\ app\\ name"],
+    ["a\\ b", "a\\ b"],
+    ["<>\\", ""],
+  ])("with v3 stripping %p becomes %p", (input, expected) => {
+    expect(escapeTag(input, true)).toBe(expected);
+  });
+});
+
+describe("other escapes", () => {
+  test.each([
+    ['say "hi"', '"say \\"hi\\""'],
+    ["C:\\dir\\", '"C:\\\\dir\\\\"'],
+    ["", '""'],
+  ])("string field %p is written as %p", (input, expected) => {
+    expect(quoteString(input)).toBe(expected);
+  });
+
+  test("measurement names escape comma and space but not =", () => {
+    expect(escapeMeasurement("a b,c=d")).toBe("a\\ b\\,c=d");
+  });
+});
+
+describe("formatPoint", () => {
+  const point = {
+    measurement: "m",
+    tags: { b: "2", a: "1", empty: "" },
+    fields: { n: { int: 5 }, f: { float: 1.5 }, s: { str: "x" } },
+    timeNs: "1000000",
+  };
+
+  test.each([
+    [1, 'm,a=1,b=2 f=1.5,n=5,s="x" 1000000'],
+    [2, 'm,a=1,b=2 f=1.5,n=5i,s="x" 1000000'],
+    [3, 'm,a=1,b=2 f=1.5,n=5i,s="x" 1000000'],
+  ] as [InfluxVersion, string][])(
+    "v%i writes sorted tags and fields with its number form",
+    (version, expected) => {
+      expect(formatPoint(point, version)).toBe(expected);
+    },
+  );
+});
