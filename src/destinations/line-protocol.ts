@@ -187,7 +187,8 @@ const UA_BROWSER_MAJOR = 9;
 const UA_OS = 10;
 const UA_OS_VERSION = 11;
 
-type Slot = { kind: number; prefix: string; strip: boolean } | { kind: -1; segment: string };
+// `segment` is set for static tags (written as is); otherwise `kind` names the built-in value to escape.
+type Slot = { kind: number; prefix: string; strip: boolean; segment: string | null };
 
 function builtInValue(kind: number, d: DeliverableEvent): string | null {
   const e = d.event;
@@ -244,13 +245,15 @@ export function createUserEventSerializer(options: UserEventLineOptions): (d: De
   const byKey = new Map<string, Slot>();
   for (const [name, kind] of builtIn) {
     const key = escapeTag(name, v3);
-    if (key !== "") byKey.set(key, { kind, prefix: `,${key}=`, strip: v3 && kind !== USER_FULL });
+    if (key !== "")
+      byKey.set(key, { kind, prefix: `,${key}=`, strip: v3 && kind !== USER_FULL, segment: null });
   }
   for (const t of options.tags) {
     const name = t.name ?? t.tag ?? "";
     const key = escapeTag(name, v3);
     const value = escapeTag(t.value == null ? "" : String(t.value), v3 && name !== "userFull");
-    if (key !== "" && value !== "") byKey.set(key, { kind: -1, segment: `,${key}=${value}` });
+    if (key !== "" && value !== "")
+      byKey.set(key, { kind: -1, prefix: "", strip: false, segment: `,${key}=${value}` });
   }
   const slots = [...byKey.entries()].sort((a, b) => compareEscapedKeys(a[0], b[0])).map(([, slot]) => slot);
 
@@ -262,7 +265,7 @@ export function createUserEventSerializer(options: UserEventLineOptions): (d: De
   return (d: DeliverableEvent): string => {
     let line = "user_events";
     for (const slot of slots) {
-      if (slot.kind === -1) {
+      if (slot.segment !== null) {
         line += slot.segment;
         continue;
       }
