@@ -1,0 +1,32 @@
+const PREFIX = "/app/";
+const GUID_LENGTH = 36;
+
+/** True for an ASCII hex digit in either case. */
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
+/**
+ * Extracts the lower-cased app GUID from a context such as `/app/<guid>?reloaduri=…` (spec §4.1):
+ * the GUID must directly follow `/app/` and be followed by the end, `?`, `/` or `#`.
+ */
+export function extractAppId(context: string): string | null {
+  if (!context.startsWith(PREFIX)) return null;
+  const start = PREFIX.length;
+  const end = start + GUID_LENGTH;
+  if (context.length < end) return null;
+  for (let i = 0; i < GUID_LENGTH; i++) {
+    const c = context.charCodeAt(start + i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return null;
+    } else if (!isHex(c)) {
+      return null;
+    }
+  }
+  if (context.length > end) {
+    const next = context.charCodeAt(end);
+    // ? / #
+    if (next !== 63 && next !== 47 && next !== 35) return null;
+  }
+  return context.slice(start, end).toLowerCase();
+}

@@ -1,0 +1,154 @@
+import { ACTIONS, type EventSource } from "../events/event.ts";
+import { parseFormatB } from "./format-b.ts";
+
+/** Why a datagram was rejected (spec §3.6). */
+export type RejectReason = "unknown_type" | "malformed";
+
+/** The fields of an accepted datagram, cleaned and capped (spec §3); `action` is canonical when known. */
+export interface Datagram {
+  source: EventSource;
+  host: string;
+  action: string;
+  userDirectory: string;
+  userId: string;
+  origin: string;
+  context: string;
+  message: string;
+}
+
+/** The result of {@link parseDatagram}; `text` is the decoded, uncleaned datagram (for the rejected preview). */
+export type ParseResult =
+  | { ok: true; datagram: Datagram }
+  | { ok: false; reason: RejectReason; detail: string; text: string };
+
+const SHORT_CAP = 100;
+const ORIGIN_CAP = 200;
+const CONTEXT_CAP = 500;
+const MESSAGE_CAP = 1000;
+
+// Non-fatal: invalid bytes become U+FFFD; ignoreBOM false drops a leading U+FEFF.
+const decoder = new TextDecoder();
+
+const CANONICAL = new Map<string, string>(ACTIONS.map((a) => [a.toLowerCase(), a]));
+
+/** Trims a command and returns its canonical spelling if it is a known action (spec §3.5), else the trimmed command. */
+export function canonicalAction(command: string): string {
+  const trimmed = command.trim();
+  return CANONICAL.get(trimmed.toLowerCase()) ?? trimmed;
+}
+
+/** Cuts `s` to at most `cap` UTF-16 units without splitting a surrogate pair. */
+export function capUtf16(s: string, cap: number): string {
+  if (s.length <= cap) return s;
+  const last = s.charCodeAt(cap - 1);
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? cap - 1 : cap);
+}
+
+/** True for U+0000–U+001F and U+007F. */
+function isControl(c: number): boolean {
+  return c < 0x20 || c === 0x7f;
+}
+
+/** Cleans `text[start, end)` as one field (spec §3.1): drop control characters, `(null)` → "", cap. */
+function cleanField(text: string, start: number, end: number, cap: number): string {
+  // Fast path: no control character among the units that can survive the cap.
+  const scanEnd = Math.min(end, start + cap + 1);
+  let i = start;
+  while (i < scanEnd && !isControl(text.charCodeAt(i))) i++;
+  if (i === scanEnd) {
+    if (scanEnd === end) {
+      const s = text.slice(start, end);
+      return s === "(null)" ? "" : s;
+    }
+    return capUtf16(text.slice(start, scanEnd), cap);
+  }
+  let out = text.slice(start, i);
+  let run = i + 1;
+  for (let j = run; j < end && out.length <= cap; j++) {
+    if (isControl(text.charCodeAt(j))) {
+      out += text.slice(run, j);
+      run = j + 1;
+    }
+  }
+  if (out.length <= cap && run < end) out += text.slice(run, end);
+  return out === "(null)" ? "" : capUtf16(out, cap);
+}
+
+/** True when the text is empty after removing control characters and trimming whitespace. */
+function isBlank(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) continue;
+    if (c < 0x80 || text[i]?.trim() !== "") return false;
+  }
+  return true;
+}
+
+/** Matches field 0 against `^/?(qseow-proxy-session|qseow-proxy-connection|proxy-user-event)/?$`/i. */
+function matchType(type: string): EventSource | null {
+  const start = type.startsWith("/") ? 1 : 0;
+  const end = type.length > start && type.endsWith("/") ? type.length - 1 : type.length;
+  const len = end - start;
+  if (len !== 19 && len !== 22 && len !== 16) return null;
+  const name = type.slice(start, end).toLowerCase();
+  if (name === "qseow-proxy-session" || name === "qseow-proxy-connection" || name === "proxy-user-event") {
+    return name;
+  }
+  return null;
+}
+
+/** Returns the positions of up to `count` separators, starting with the first `;` at `from`. */
+function separators(text: string, from: number, count: number): number[] {
+  const found: number[] = [from];
+  let at = from;
+  while (found.length < count) {
+    at = text.indexOf(";", at + 1);
+    if (at === -1) break;
+    found.push(at);
+  }
+  return found;
+}
+
+/** Cleans field n ≥ 1, which spans seps[n-1]+1 .. seps[n]; the last field runs to the end of the text. */
+function field(text: string, seps: number[], n: number, cap: number): string {
+  const end = n < seps.length ? (seps[n] as number) : text.length;
+  return cleanField(text, (seps[n - 1] as number) + 1, end, cap);
+}
+
+/** Decodes, cleans, types and splits one datagram (spec §3); never throws. */
+export function parseDatagram(bytes: Uint8Array): ParseResult {
+  const text = decoder.decode(bytes);
+  if (isBlank(text)) return { ok: false, reason: "malformed", detail: "empty datagram", text };
+  const first = text.indexOf(";");
+  const typeEnd = first === -1 ? text.length : first;
+  const type = cleanField(text, 0, typeEnd, SHORT_CAP);
+  const source = matchType(type);
+  if (source === null) return { ok: false, reason: "unknown_type", detail: `unknown type "${type}"`, text };
+  const needed = source === "proxy-user-event" ? 5 : 8;
+  const seps = first === -1 ? [] : separators(text, first, needed - 1);
+  if (seps.length < needed - 1) {
+    const detail = `${source} needs ${needed} fields, got ${seps.length + 1}`;
+    return { ok: false, reason: "malformed", detail, text };
+  }
+  const host = field(text, seps, 1, SHORT_CAP);
+  if (source === "proxy-user-event") {
+    const origin = field(text, seps, 2, ORIGIN_CAP);
+    const context = field(text, seps, 3, CONTEXT_CAP);
+    const message = field(text, seps, 4, MESSAGE_CAP);
+    const b = parseFormatB(message);
+    if (b === null) return { ok: false, reason: "malformed", detail: "no action in message", text };
+    const userDirectory = capUtf16(b.userDirectory, SHORT_CAP);
+    const userId = capUtf16(b.userId, SHORT_CAP);
+    return {
+      ok: true,
+      datagram: { source, host, action: b.action, userDirectory, userId, origin, context, message },
+    };
+  }
+  const action = canonicalAction(field(text, seps, 2, SHORT_CAP));
+  const userDirectory = field(text, seps, 3, SHORT_CAP);
+  const userId = field(text, seps, 4, SHORT_CAP);
+  const origin = field(text, seps, 5, ORIGIN_CAP);
+  const context = field(text, seps, 6, CONTEXT_CAP);
+  const message = field(text, seps, 7, MESSAGE_CAP);
+  return { ok: true, datagram: { source, host, action, userDirectory, userId, origin, context, message } };
+}

@@ -1,0 +1,96 @@
+import type { DeliverableEvent, EventSource, UserAgentInfo, UserEvent } from "../events/event.ts";
+import { extractAppId } from "./app-id.ts";
+import { parseDatagram, type RejectReason } from "./parse.ts";
+
+/** Collaborators of {@link createProcessor}; `update` swaps them on reload without resetting ids. */
+export interface ProcessorOptions {
+  /** Current app-name lookup by lower-cased appId (spec §4.2); undefined when unknown or lookup is off. */
+  appName: (appId: string) => string | undefined;
+  /** The cached user-agent parser (spec §4.3). */
+  userAgents: { parse(message: string): UserAgentInfo | null };
+  /** The excludeUser matcher (spec §5). */
+  isExcluded: (userDirectory: string, userId: string) => boolean;
+}
+
+/** The outcome of processing one datagram (spec §2 steps 4–8). */
+export type ProcessResult =
+  | { kind: "accepted"; deliverable: DeliverableEvent; origin: string }
+  | { kind: "excluded"; source: EventSource; host: string; origin: string }
+  | { kind: "rejected"; reason: RejectReason; detail: string; text: string };
+
+/** Turns datagrams into numbered, enriched events. */
+export interface Processor {
+  /** Parses, enriches, filters and numbers one datagram; never throws on bad input. */
+  process(bytes: Uint8Array, remoteAddress: string, receivedAtMs: number): ProcessResult;
+  /** Replaces collaborators (e.g. after a config reload); ids and timestamps continue. */
+  update(options: Partial<ProcessorOptions>): void;
+  /** The id of the last accepted event (0 before the first). */
+  lastId(): number;
+}
+
+const MAX_K = 999_999;
+
+/** Shows an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) as IPv4 (spec §6); other addresses are unchanged. */
+export function displayAddress(address: string): string {
+  if (address.length > 7 && address.includes(".") && address.slice(0, 7).toLowerCase() === "::ffff:") {
+    return address.slice(7);
+  }
+  return address;
+}
+
+/** Creates the per-datagram processor: parse (§3), enrich (§4), exclude (§5), number (§6) and timestamp (§10.2). */
+export function createProcessor(options: ProcessorOptions): Processor {
+  const current: ProcessorOptions = { ...options };
+  let id = 0;
+  let lastMs = Number.NaN;
+  let k = 0;
+  return {
+    process(bytes, remoteAddress, receivedAtMs) {
+      const parsed = parseDatagram(bytes);
+      if (!parsed.ok)
+        return { kind: "rejected", reason: parsed.reason, detail: parsed.detail, text: parsed.text };
+      const d = parsed.datagram;
+      // Checked before enrichment: an excluded event is not stored, so its UA and app name are never needed.
+      if (current.isExcluded(d.userDirectory, d.userId)) {
+        return { kind: "excluded", source: d.source, host: d.host, origin: d.origin };
+      }
+      const ms = Math.trunc(receivedAtMs);
+      if (ms === lastMs) {
+        if (k < MAX_K) k++;
+      } else {
+        lastMs = ms;
+        k = 0;
+      }
+      const appId = extractAppId(d.context);
+      const event: UserEvent = {
+        id: ++id,
+        receivedAt: new Date(ms).toISOString(),
+        source: d.source,
+        host: d.host,
+        action: d.action,
+        userDirectory: d.userDirectory,
+        userId: d.userId,
+        origin: d.origin,
+        context: d.context,
+        appId,
+        appName: appId === null ? null : (current.appName(appId) ?? null),
+        message: d.message,
+        userAgent: current.userAgents.parse(d.message),
+        remoteAddress: displayAddress(remoteAddress),
+      };
+      const deliverable: DeliverableEvent = {
+        event,
+        receivedAtMs: ms,
+        timeNs: ms === 0 ? String(k) : `${ms}${String(k).padStart(6, "0")}`,
+        userFull: d.userDirectory !== "" && d.userId !== "" ? `${d.userDirectory}\\${d.userId}` : "",
+      };
+      return { kind: "accepted", deliverable, origin: d.origin };
+    },
+    update(next) {
+      if (next.appName) current.appName = next.appName;
+      if (next.userAgents) current.userAgents = next.userAgents;
+      if (next.isExcluded) current.isExcluded = next.isExcluded;
+    },
+    lastId: () => id,
+  };
+}
