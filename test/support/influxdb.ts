@@ -24,6 +24,8 @@ const LOCK = join(tmpdir(), "sense-events-apt.lock");
 const PACKAGES = ["influxdb", "mosquitto"];
 
 function hasCommand(name: string): boolean {
+  // Daemons such as mosquitto live in /usr/sbin, which is not always on a non-root PATH.
+  if (["/usr/sbin", "/usr/bin", "/sbin"].some((dir) => existsSync(join(dir, name)))) return true;
   return spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }).status === 0;
 }
 
