@@ -1,0 +1,197 @@
+import type { UserEvent } from "./event.ts";
+
+/** Filters of `GET /api/events` (spec §13); string filters ignore case, absent means "any". */
+export interface EventQuery {
+  /** Most events returned, 1–10000. @default 100 */
+  limit?: number;
+  /** Only events with a smaller id. */
+  before?: number;
+  /** `DIR\ID` (both parts must match) or a bare `ID` (any directory). */
+  user?: string;
+  host?: string;
+  action?: string;
+  appId?: string;
+  /** Inclusive lower bound on `receivedAt`, epoch ms or ISO-8601. */
+  since?: number | string;
+  /** Exclusive upper bound on `receivedAt`, epoch ms or ISO-8601. */
+  until?: number | string;
+}
+
+/** One page of {@link EventRing.query}: newest first, `next` is the `before` of the following page. */
+export interface EventPage {
+  events: UserEvent[];
+  next: number | null;
+}
+
+/** An event with the lower-cased keys the filters compare, computed once per event. */
+export interface EventKeys {
+  event: UserEvent;
+  host: string;
+  action: string;
+  appId: string | null;
+  dir: string;
+  uid: string;
+  receivedAtMs: number;
+}
+
+/** A compiled {@link EventQuery} without paging; every field is lower-cased or numeric. */
+export interface EventMatcher {
+  host?: string;
+  action?: string;
+  appId?: string;
+  dir?: string;
+  uid?: string;
+  since?: number;
+  until?: number;
+}
+
+const toMs = (value: number | string | undefined): number | undefined =>
+  typeof value === "string" ? Date.parse(value) : value;
+
+/** Compiles the filter part of a query (everything but `limit`/`before`) into a matcher. */
+export function compileMatcher(query: EventQuery): EventMatcher {
+  const matcher: EventMatcher = {};
+  if (query.host !== undefined) matcher.host = query.host.toLowerCase();
+  if (query.action !== undefined) matcher.action = query.action.toLowerCase();
+  if (query.appId !== undefined) matcher.appId = query.appId.toLowerCase();
+  if (query.user !== undefined) {
+    const user = query.user.toLowerCase();
+    const slash = user.indexOf("\\");
+    if (slash === -1) {
+      matcher.uid = user;
+    } else {
+      matcher.dir = user.slice(0, slash);
+      matcher.uid = user.slice(slash + 1);
+    }
+  }
+  const since = toMs(query.since);
+  const until = toMs(query.until);
+  if (since !== undefined) matcher.since = since;
+  if (until !== undefined) matcher.until = until;
+  return matcher;
+}
+
+/** Returns whether an event (via its keys) passes the compiled filters. */
+export function matchesKeys(entry: EventKeys, m: EventMatcher): boolean {
+  return (
+    (m.host === undefined || entry.host === m.host) &&
+    (m.action === undefined || entry.action === m.action) &&
+    (m.appId === undefined || entry.appId === m.appId) &&
+    (m.uid === undefined || entry.uid === m.uid) &&
+    (m.dir === undefined || entry.dir === m.dir) &&
+    (m.since === undefined || entry.receivedAtMs >= m.since) &&
+    (m.until === undefined || entry.receivedAtMs < m.until)
+  );
+}
+
+/** Computes the filter keys of an event. */
+export function eventKeys(event: UserEvent): EventKeys {
+  return {
+    event,
+    host: event.host.toLowerCase(),
+    action: event.action.toLowerCase(),
+    appId: event.appId === null ? null : event.appId.toLowerCase(),
+    dir: event.userDirectory.toLowerCase(),
+    uid: event.userId.toLowerCase(),
+    receivedAtMs: Date.parse(event.receivedAt),
+  };
+}
+
+/**
+ * The recent-events ring (spec §7): fixed capacity, O(1) insert, oldest evicted first.
+ * Events must be pushed in increasing id order.
+ */
+export class EventRing {
+  #slots: (EventKeys | undefined)[];
+  #capacity: number;
+  /** Index of the next write. */
+  #head = 0;
+  #size = 0;
+
+  constructor(capacity: number) {
+    EventRing.#check(capacity);
+    this.#capacity = capacity;
+    this.#slots = new Array(capacity);
+  }
+
+  static #check(capacity: number): void {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`[events] ring capacity must be a positive integer (got ${capacity})`);
+    }
+  }
+
+  /** Number of stored events. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Most events kept. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /** Stores an event, evicting the oldest when full. */
+  push(event: UserEvent): void {
+    this.#slots[this.#head] = eventKeys(event);
+    this.#head = this.#head + 1 === this.#capacity ? 0 : this.#head + 1;
+    if (this.#size < this.#capacity) this.#size++;
+  }
+
+  /** Changes the capacity, keeping the newest events (a smaller capacity drops the oldest). */
+  resize(capacity: number): void {
+    EventRing.#check(capacity);
+    if (capacity === this.#capacity) return;
+    const keep = Math.min(this.#size, capacity);
+    const slots: (EventKeys | undefined)[] = new Array(capacity);
+    for (let i = 0; i < keep; i++) slots[keep - 1 - i] = this.#at(i);
+    this.#slots = slots;
+    this.#capacity = capacity;
+    this.#size = keep;
+    this.#head = keep === capacity ? 0 : keep;
+  }
+
+  /** The i-th newest entry (0 = newest); i must be below size. */
+  #at(i: number): EventKeys {
+    let index = this.#head - 1 - i;
+    if (index < 0) index += this.#capacity;
+    return this.#slots[index] as EventKeys;
+  }
+
+  /** Number of stored events with an id greater than `id` (binary search: ids grow with age order). */
+  #countNewer(id: number): number {
+    let lo = 0;
+    let hi = this.#size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#at(mid).event.id > id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Returns one page of matching events, newest first (spec §13 `/api/events`). */
+  query(filter: EventQuery = {}): EventPage {
+    const limit = filter.limit ?? 100;
+    const matcher = compileMatcher(filter);
+    const events: UserEvent[] = [];
+    let i = filter.before === undefined ? 0 : this.#countNewer(filter.before - 1);
+    for (; i < this.#size; i++) {
+      const entry = this.#at(i);
+      if (!matchesKeys(entry, matcher)) continue;
+      if (events.length === limit) {
+        return { events, next: (events[events.length - 1] as UserEvent).id };
+      }
+      events.push(entry.event);
+    }
+    return { events, next: null };
+  }
+
+  /** Events with an id greater than `id`, oldest first, at most `limit` (SSE `Last-Event-ID` replay). */
+  after(id: number, limit = Number.POSITIVE_INFINITY): UserEvent[] {
+    const newer = this.#countNewer(id);
+    const count = Math.min(newer, limit);
+    const events: UserEvent[] = new Array(count);
+    for (let k = 0; k < count; k++) events[k] = this.#at(newer - 1 - k).event;
+    return events;
+  }
+}

@@ -1,0 +1,148 @@
+import type { UserEvent } from "./event.ts";
+
+/** One active session as `GET /api/sessions` shows it (spec §13). */
+export interface SessionView {
+  host: string;
+  userDirectory: string;
+  userId: string;
+  startedAt: string | null;
+  lastEventAt: string;
+  openConnections: number;
+  appIds: string[];
+}
+
+/** Options for {@link createSessionTracker}. */
+export interface SessionTrackerOptions {
+  /** Idle timeout of a session without open connections, in minutes. */
+  idleTimeoutMinutes: number;
+  /** Clock in epoch ms, injectable for tests. @default Date.now */
+  now?: () => number;
+}
+
+/** The active-sessions tracker (spec §7). */
+export interface SessionTracker {
+  /** Applies one accepted event. */
+  update(event: UserEvent): void;
+  /** Active sessions, newest `lastEventAt` first (expired sessions are removed first). */
+  list(): SessionView[];
+  /** Number of active sessions (expired sessions are removed first). */
+  readonly count: number;
+  /** Removes sessions idle past their timeout. */
+  expire(): void;
+  /** Changes the idle timeout of sessions without open connections (reload). */
+  setIdleTimeout(minutes: number): void;
+}
+
+interface Session {
+  host: string;
+  userDirectory: string;
+  userId: string;
+  startedAt: string | null;
+  lastEventAt: string;
+  /** `now()` at the last event, for expiry. */
+  lastEventMs: number;
+  openConnections: number;
+  /** appId multiset: appId → open connections carrying it. */
+  appIds: Map<string, number>;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Creates the session tracker of spec §7, keyed by host plus lower-cased userDirectory and userId. */
+export function createSessionTracker(options: SessionTrackerOptions): SessionTracker {
+  const now = options.now ?? Date.now;
+  let idleMs = options.idleTimeoutMinutes * 60_000;
+  // Map order is update order (entries are re-inserted on every event), so the oldest come first.
+  const sessions = new Map<string, Session>();
+
+  const isExpired = (session: Session, at: number): boolean =>
+    at - session.lastEventMs >= (session.openConnections > 0 ? DAY_MS : idleMs);
+
+  function expire(): void {
+    const at = now();
+    const shortest = Math.min(idleMs, DAY_MS);
+    for (const [key, session] of sessions) {
+      // Everything after this one is at least as recent, so nothing further can have expired.
+      if (at - session.lastEventMs < shortest) break;
+      if (isExpired(session, at)) sessions.delete(key);
+    }
+  }
+
+  function update(event: UserEvent): void {
+    if (event.userDirectory === "" || event.userId === "") return;
+    const key = `${event.host}\n${event.userDirectory.toLowerCase()}\n${event.userId.toLowerCase()}`;
+    const at = now();
+    let session = sessions.get(key);
+    if (session !== undefined && isExpired(session, at)) {
+      sessions.delete(key);
+      session = undefined;
+    }
+    if (event.action === "Stop session") {
+      sessions.delete(key);
+      return;
+    }
+    if (session === undefined) {
+      if (event.action !== "Start session" && event.action !== "Open connection") return;
+      session = {
+        host: event.host,
+        userDirectory: event.userDirectory,
+        userId: event.userId,
+        startedAt: null,
+        lastEventAt: event.receivedAt,
+        lastEventMs: at,
+        openConnections: 0,
+        appIds: new Map(),
+      };
+    }
+    if (event.action === "Start session") {
+      session.startedAt = event.receivedAt;
+    } else if (event.action === "Open connection") {
+      session.openConnections++;
+      if (event.appId !== null) session.appIds.set(event.appId, (session.appIds.get(event.appId) ?? 0) + 1);
+    } else if (event.action === "Close connection") {
+      if (session.openConnections > 0) session.openConnections--;
+      const held = event.appId === null ? undefined : session.appIds.get(event.appId);
+      if (held !== undefined && event.appId !== null) {
+        if (held <= 1) session.appIds.delete(event.appId);
+        else session.appIds.set(event.appId, held - 1);
+      }
+    }
+    session.host = event.host;
+    session.userDirectory = event.userDirectory;
+    session.userId = event.userId;
+    session.lastEventAt = event.receivedAt;
+    session.lastEventMs = at;
+    sessions.delete(key);
+    sessions.set(key, session);
+  }
+
+  function list(): SessionView[] {
+    expire();
+    const views: SessionView[] = [];
+    for (const s of sessions.values()) {
+      views.push({
+        host: s.host,
+        userDirectory: s.userDirectory,
+        userId: s.userId,
+        startedAt: s.startedAt,
+        lastEventAt: s.lastEventAt,
+        openConnections: s.openConnections,
+        appIds: [...s.appIds.keys()],
+      });
+    }
+    return views.reverse();
+  }
+
+  return {
+    update,
+    list,
+    get count() {
+      expire();
+      return sessions.size;
+    },
+    expire,
+    setIdleTimeout(minutes: number) {
+      idleMs = minutes * 60_000;
+    },
+  };
+}
