@@ -1,0 +1,291 @@
+import { type IClientOptions, type MqttClient, connect as mqttConnect } from "mqtt";
+import type { DeliverableEvent } from "../events/event.ts";
+import type { Logger } from "../log.ts";
+import type { Destination, SendResult } from "./destination.ts";
+
+/** Topics per event kind (`userEvents.sendToMQTT.postTo.*`); null = that topic is disabled. */
+export interface MqttTopics {
+  everythingTopic: string | null;
+  sessionStartTopic: string | null;
+  sessionStopTopic: string | null;
+  connectionOpenTopic: string | null;
+  connectionCloseTopic: string | null;
+}
+
+/** Options for {@link mqttDestination}; PEM values are file paths, already resolved. */
+export interface MqttDestinationOptions {
+  brokerHost: string;
+  brokerPort: number;
+  username?: string;
+  password?: string;
+  tls: { enable: boolean; ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean };
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  /** @default `sense-events_<8 random hex>` */
+  clientId?: string;
+  /** 3 = MQTT 3.1, 4 = 3.1.1, 5 = MQTT 5. */
+  protocolVersion: 3 | 4 | 5;
+  topics: MqttTopics;
+  /** `userEvents.tags`, sent as the payload's `tags` object. */
+  tags: { name: string; value: string }[];
+  log: Logger;
+  /** Injectable mqtt.js `connect` for tests. */
+  connect?: typeof mqttConnect;
+  /** How long a connect or a batch's acknowledgements may take. @default 10000 */
+  timeoutMs?: number;
+}
+
+/** Fallback app name at destinations (spec §4.2). */
+const UNKNOWN_APP_NAME = "<unknown app name>";
+
+/**
+ * Encodes one publish as an outbox item: topic, a newline, then the JSON payload. JSON.stringify
+ * never emits a raw newline, so the item is split at its last newline and a topic may contain any
+ * character.
+ */
+export function encodeMqttItem(topic: string, payload: string): string {
+  return `${topic}\n${payload}`;
+}
+
+/** Splits an outbox item made by {@link encodeMqttItem} into topic and payload. */
+export function decodeMqttItem(item: string): { topic: string; payload: string } {
+  const cut = item.lastIndexOf("\n");
+  return { topic: item.slice(0, cut), payload: item.slice(cut + 1) };
+}
+
+/** Builds the spec §11 payload object with its keys in order. */
+export function mqttPayload(
+  deliverable: DeliverableEvent,
+  tags: Record<string, string>,
+): Record<string, unknown> {
+  const { event } = deliverable;
+  const payload: Record<string, unknown> = {
+    messageType: event.source,
+    host: event.host,
+    command: event.action,
+    userDir: event.userDirectory,
+    userId: event.userId,
+    origin: event.origin,
+    context: event.context,
+    message: event.message,
+    tags,
+  };
+  if (event.appId !== null) {
+    payload.appId = event.appId;
+    payload.appName = event.appName ?? UNKNOWN_APP_NAME;
+  }
+  const ua = event.userAgent;
+  if (ua?.browserName != null) payload.uaBrowserName = ua.browserName;
+  if (ua?.browserMajorVersion != null) payload.uaBrowserMajorVersion = ua.browserMajorVersion;
+  if (ua?.osName != null) payload.uaOsName = ua.osName;
+  if (ua?.osVersion != null) payload.uaOsVersion = ua.osVersion;
+  payload.receivedAt = event.receivedAt;
+  return payload;
+}
+
+function randomClientId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(4));
+  return `sense-events_${Buffer.from(bytes).toString("hex")}`;
+}
+
+/** True for a CONNACK refusal that means bad credentials or no permission (spec §9: blocked). */
+function isAuthRefusal(code: number, protocolVersion: 3 | 4 | 5): boolean {
+  return protocolVersion === 5 ? code === 0x86 || code === 0x87 : code === 4 || code === 5;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Creates the MQTT destination (spec §11): one outbox item per publish, mqtt.js without offline queue. */
+export function mqttDestination(options: MqttDestinationOptions): Destination {
+  const { log, topics, protocolVersion } = options;
+  const connect = options.connect ?? mqttConnect;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const clientId = options.clientId || randomClientId();
+  const broker = `${options.brokerHost}:${options.brokerPort}`;
+  const tags: Record<string, string> = {};
+  for (const { name, value } of options.tags) tags[name] = value;
+  const actionTopics = new Map<string, string | null>([
+    ["Start session", topics.sessionStartTopic],
+    ["Stop session", topics.sessionStopTopic],
+    ["Open connection", topics.connectionOpenTopic],
+    ["Close connection", topics.connectionCloseTopic],
+  ]);
+
+  let client: MqttClient | null = null;
+  /** Resolves when the current client's connection closes (or was never made). */
+  let closed: Promise<SendResult> = Promise.resolve({ kind: "retry", error: "[mqtt] not connected" });
+  let connecting: Promise<SendResult | null> | null = null;
+  let wasConnected = false;
+  let downSince: number | null = null;
+  let shuttingDown = false;
+
+  function markDown(reason: string): void {
+    if (shuttingDown) return;
+    if (downSince !== null) {
+      log.debug(`[mqtt] still cannot reach ${broker}: ${reason}`);
+      return;
+    }
+    downSince = Date.now();
+    if (wasConnected) log.warn(`[mqtt] disconnected from ${broker}: ${reason}`);
+    else log.warn(`[mqtt] cannot connect to ${broker}: ${reason}`);
+  }
+
+  function markUp(): void {
+    if (downSince !== null && wasConnected) {
+      log.info(`[mqtt] reconnected to ${broker} after ${((Date.now() - downSince) / 1000).toFixed(1)} s`);
+    } else {
+      log.info(`[mqtt] connected to ${broker} as ${clientId}`);
+    }
+    wasConnected = true;
+    downSince = null;
+  }
+
+  async function readPem(path: string | undefined): Promise<string | undefined> {
+    return path ? await Bun.file(path).text() : undefined;
+  }
+
+  // Reconnecting is driven by send(), which the outbox calls on its §9 backoff; mqtt.js never
+  // reconnects or queues by itself, so nothing is buffered outside the outbox.
+  async function openClient(): Promise<SendResult | null> {
+    const { tls } = options;
+    let pem: { ca?: string; cert?: string; key?: string } = {};
+    try {
+      if (tls.enable)
+        pem = { ca: await readPem(tls.ca), cert: await readPem(tls.cert), key: await readPem(tls.key) };
+    } catch (error) {
+      const reason = `cannot read TLS file: ${describe(error)}`;
+      markDown(reason);
+      return { kind: "retry", error: `[mqtt] ${reason}` };
+    }
+    const clientOptions: IClientOptions = {
+      host: options.brokerHost,
+      port: options.brokerPort,
+      protocol: tls.enable ? "mqtts" : "mqtt",
+      protocolVersion,
+      // MQTT 3.1 announces itself as "MQIsdp"; 3.1.1 and 5 as "MQTT".
+      protocolId: protocolVersion === 3 ? "MQIsdp" : "MQTT",
+      clientId,
+      keepalive: 60,
+      reconnectPeriod: 0,
+      connectTimeout: timeoutMs,
+      queueQoSZero: false,
+      clean: true,
+      ...(options.username === undefined ? {} : { username: options.username }),
+      ...(options.password === undefined ? {} : { password: options.password }),
+      ...(tls.enable ? { ...pem, rejectUnauthorized: tls.rejectUnauthorized } : {}),
+    };
+    const current = connect(clientOptions);
+    client = current;
+    let lastError: string | null = null;
+    let settle: (result: SendResult | null) => void = () => {};
+    const outcome = new Promise<SendResult | null>((resolve) => {
+      settle = resolve;
+    });
+    closed = new Promise<SendResult>((resolveClosed) => {
+      current.on("connect", () => {
+        markUp();
+        settle(null);
+      });
+      current.on("error", (error) => {
+        const code = (error as { code?: unknown }).code;
+        if (typeof code === "number" && !current.connected) {
+          // A CONNACK refusal: auth problems block, the rest retry (spec §9).
+          const kind = isAuthRefusal(code, protocolVersion) ? "blocked" : "retry";
+          lastError = `connection refused (code ${code})`;
+          settle({ kind, error: `[mqtt] ${lastError}` });
+        } else {
+          lastError = describe(error);
+        }
+      });
+      current.on("close", () => {
+        if (client === current) client = null;
+        const reason = lastError ?? "connection closed";
+        markDown(reason);
+        settle({ kind: "retry", error: `[mqtt] ${reason}` });
+        resolveClosed({ kind: "retry", error: `[mqtt] connection lost: ${reason}` });
+        current.end(true);
+      });
+    });
+    const timer = setTimeout(() => settle({ kind: "retry", error: "[mqtt] connect timeout" }), timeoutMs);
+    const result = await outcome;
+    clearTimeout(timer);
+    if (result !== null && client === current) {
+      client = null;
+      current.end(true);
+    }
+    return result;
+  }
+
+  function ensureConnected(): Promise<SendResult | null> {
+    if (client?.connected) return Promise.resolve(null);
+    connecting ??= openClient().finally(() => {
+      connecting = null;
+    });
+    return connecting;
+  }
+
+  function publish(current: MqttClient, item: string): Promise<SendResult> {
+    const { topic, payload } = decodeMqttItem(item);
+    return new Promise((resolve) => {
+      current.publish(topic, payload, { qos: options.qos, retain: options.retain }, (error) => {
+        if (!error) return resolve({ kind: "ok" });
+        const code = (error as { code?: unknown }).code;
+        // A PUBACK/PUBREC reason code >= 0x80 means the broker refused this message (spec §9).
+        if (typeof code === "number" && code >= 0x80) {
+          resolve({ kind: "rejected", error: `[mqtt] publish to ${topic} refused: ${error.message}` });
+        } else {
+          resolve({ kind: "retry", error: `[mqtt] publish to ${topic} failed: ${error.message}` });
+        }
+      });
+    });
+  }
+
+  return {
+    name: "mqtt",
+    maxBatchItems: 100,
+    maxBatchBytes: Number.POSITIVE_INFINITY,
+    flushIntervalMs: 0,
+
+    serialize(deliverable) {
+      const payload = JSON.stringify(mqttPayload(deliverable, tags));
+      const items: string[] = [];
+      if (topics.everythingTopic !== null) items.push(encodeMqttItem(topics.everythingTopic, payload));
+      // Unknown commands have no action topic (spec §3.5).
+      const actionTopic = actionTopics.get(deliverable.event.action);
+      if (actionTopic) items.push(encodeMqttItem(actionTopic, payload));
+      return items;
+    },
+
+    async send(items) {
+      const failure = await ensureConnected();
+      if (failure) return failure;
+      const current = client;
+      if (!current?.connected) return { kind: "retry", error: "[mqtt] not connected" };
+      // mqtt.js writes in call order; all acknowledgements are awaited together.
+      const published = Promise.all(items.map((item) => publish(current, item))).then(
+        (results): SendResult =>
+          results.find((r) => r.kind === "retry") ??
+          results.find((r) => r.kind === "rejected") ?? { kind: "ok" },
+      );
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<SendResult>((resolve) => {
+        timer = setTimeout(
+          () => resolve({ kind: "retry", error: "[mqtt] acknowledgement timeout" }),
+          timeoutMs,
+        );
+      });
+      const result = await Promise.race([published, closed, timeout]);
+      clearTimeout(timer);
+      return result;
+    },
+
+    async close() {
+      shuttingDown = true;
+      const current = client;
+      client = null;
+      if (current) await new Promise<void>((resolve) => current.end(false, {}, () => resolve()));
+    },
+  };
+}

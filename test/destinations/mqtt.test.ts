@@ -1,0 +1,390 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { connectAsync, type IClientOptions, connect as mqttConnect } from "mqtt";
+import type { Destination } from "../../src/destinations/destination.ts";
+import {
+  decodeMqttItem,
+  encodeMqttItem,
+  type MqttDestinationOptions,
+  mqttDestination,
+} from "../../src/destinations/mqtt.ts";
+import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
+import { createLogger, silentLogger } from "../../src/log.ts";
+import { type MosquittoServer, startMosquitto } from "../support/mosquitto.ts";
+import { createTestPki, type TestPki } from "../support/tls.ts";
+
+const UA_CHROME =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36";
+const SALES = "a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69";
+
+/** Spec §17 E2 as the pipeline would hand it over. */
+const E2: DeliverableEvent = {
+  event: {
+    id: 2,
+    receivedAt: "2024-11-20T08:15:42.123Z",
+    source: "qseow-proxy-connection",
+    host: "pro2-win1",
+    action: "Open connection",
+    userDirectory: "LAB",
+    userId: "goran",
+    origin: "AppAccess",
+    context: `/app/${SALES}?reloaduri=https://sense.lab/sense/app/${SALES}`,
+    appId: SALES,
+    appName: "Sales analysis",
+    message: `App connection Opened for session 'c8b1a0f2'; UserAgent: '${UA_CHROME}'`,
+    userAgent: {
+      raw: UA_CHROME,
+      browserName: "Chrome",
+      browserMajorVersion: "119",
+      osName: "Windows",
+      osVersion: "10",
+    },
+    remoteAddress: "10.0.1.21",
+  },
+  receivedAtMs: 1732090542123,
+  timeNs: "1732090542123000000",
+  userFull: "LAB\\goran",
+};
+
+/** The §17 E2 MQTT payload, byte for byte. */
+const E2_PAYLOAD = `{"messageType":"qseow-proxy-connection","host":"pro2-win1","command":"Open connection","userDir":"LAB","userId":"goran","origin":"AppAccess","context":"/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69?reloaduri=https://sense.lab/sense/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69","message":"App connection Opened for session 'c8b1a0f2'; UserAgent: '${UA_CHROME}'","tags":{"qs_env":"dev","env2":"a b,c=d"},"appId":"a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69","appName":"Sales analysis","uaBrowserName":"Chrome","uaBrowserMajorVersion":"119","uaOsName":"Windows","uaOsVersion":"10","receivedAt":"2024-11-20T08:15:42.123Z"}`;
+
+const TOPICS = {
+  everythingTopic: "qliksense/userevent",
+  sessionStartTopic: "qliksense/userevent/session/start",
+  sessionStopTopic: "qliksense/userevent/session/stop",
+  connectionOpenTopic: "qliksense/userevent/connection/open",
+  connectionCloseTopic: "qliksense/userevent/connection/close",
+};
+
+function withEvent(changes: Partial<UserEvent>): DeliverableEvent {
+  return { ...E2, event: { ...E2.event, ...changes } };
+}
+
+interface Received {
+  topic: string;
+  payload: string;
+  qos: number;
+  retain: boolean;
+}
+
+const opened: { close(): Promise<void> }[] = [];
+
+afterEach(async () => {
+  for (const resource of opened.splice(0).reverse()) await resource.close();
+});
+
+function destination(broker: MosquittoServer, overrides: Partial<MqttDestinationOptions> = {}): Destination {
+  const dest = mqttDestination({
+    brokerHost: "127.0.0.1",
+    brokerPort: broker.port,
+    tls: { enable: false, rejectUnauthorized: true },
+    qos: 1,
+    retain: false,
+    protocolVersion: 4,
+    topics: TOPICS,
+    tags: [
+      { name: "qs_env", value: "dev" },
+      { name: "env2", value: "a b,c=d" },
+    ],
+    log: silentLogger,
+    timeoutMs: 3000,
+    ...overrides,
+  });
+  opened.push(dest);
+  return dest;
+}
+
+/** A real mqtt.js subscriber on `#` that records what arrives. */
+async function subscriber(broker: MosquittoServer, options: IClientOptions = {}) {
+  const client = await connectAsync(broker.url, { reconnectPeriod: 0, ...options });
+  const received: Received[] = [];
+  client.on("message", (topic, payload, packet) => {
+    received.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain });
+  });
+  await client.subscribeAsync("#", { qos: 1 });
+  opened.push({ close: () => client.endAsync(true) });
+  return {
+    received,
+    async waitFor(count: number): Promise<Received[]> {
+      const deadline = Date.now() + 5000;
+      while (received.length < count && Date.now() < deadline) await Bun.sleep(10);
+      return received;
+    },
+  };
+}
+
+describe("serialize", () => {
+  const dest = mqttDestination({
+    brokerHost: "127.0.0.1",
+    brokerPort: 1,
+    tls: { enable: false, rejectUnauthorized: true },
+    qos: 0,
+    retain: false,
+    protocolVersion: 4,
+    topics: TOPICS,
+    tags: [],
+    log: silentLogger,
+  });
+  const topicsOf = (event: DeliverableEvent) =>
+    dest.serialize(event).map((item) => decodeMqttItem(item).topic);
+
+  test.each([
+    ["Start session", TOPICS.sessionStartTopic],
+    ["Stop session", TOPICS.sessionStopTopic],
+    ["Open connection", TOPICS.connectionOpenTopic],
+    ["Close connection", TOPICS.connectionCloseTopic],
+  ])("%s goes to the everything topic and %s", (action, topic) => {
+    expect(topicsOf(withEvent({ action }))).toStrictEqual([TOPICS.everythingTopic, topic]);
+  });
+
+  test("an unknown command goes to the everything topic only", () => {
+    expect(topicsOf(withEvent({ action: "Refresh session" }))).toStrictEqual([TOPICS.everythingTopic]);
+  });
+
+  test("a disabled (null) topic is skipped", () => {
+    const partial = mqttDestination({
+      brokerHost: "127.0.0.1",
+      brokerPort: 1,
+      tls: { enable: false, rejectUnauthorized: true },
+      qos: 0,
+      retain: false,
+      protocolVersion: 4,
+      topics: { ...TOPICS, everythingTopic: null },
+      tags: [],
+      log: silentLogger,
+    });
+    expect(partial.serialize(E2).map((item) => decodeMqttItem(item).topic)).toStrictEqual([
+      TOPICS.connectionOpenTopic,
+    ]);
+  });
+
+  test("without appId, UA and tags the payload has tags {} and ends with receivedAt", () => {
+    const item =
+      dest.serialize(
+        withEvent({ action: "Start session", context: "/", appId: null, appName: null, userAgent: null }),
+      )[0] ?? "";
+    expect(Object.keys(JSON.parse(decodeMqttItem(item).payload))).toStrictEqual([
+      "messageType",
+      "host",
+      "command",
+      "userDir",
+      "userId",
+      "origin",
+      "context",
+      "message",
+      "tags",
+      "receivedAt",
+    ]);
+    expect(JSON.parse(decodeMqttItem(item).payload).tags).toStrictEqual({});
+  });
+
+  test("an unknown app name becomes <unknown app name> and unknown UA parts are omitted", () => {
+    const ua = {
+      raw: "x",
+      browserName: "Chrome",
+      browserMajorVersion: null,
+      osName: "Linux",
+      osVersion: null,
+    };
+    const item = dest.serialize(withEvent({ appName: null, userAgent: ua }))[0] ?? "";
+    const payload = JSON.parse(decodeMqttItem(item).payload);
+    expect([
+      payload.appName,
+      payload.uaBrowserName,
+      payload.uaOsName,
+      Object.keys(payload).slice(9),
+    ]).toStrictEqual([
+      "<unknown app name>",
+      "Chrome",
+      "Linux",
+      ["appId", "appName", "uaBrowserName", "uaOsName", "receivedAt"],
+    ]);
+  });
+
+  test("an item splits back into topic and payload even when the topic has a newline", () => {
+    expect(decodeMqttItem(encodeMqttItem("a\nb", '{"x":"1\\n2"}'))).toStrictEqual({
+      topic: "a\nb",
+      payload: '{"x":"1\\n2"}',
+    });
+  });
+});
+
+describe("against a real mosquitto", () => {
+  let broker: MosquittoServer;
+  beforeAll(async () => {
+    broker = await startMosquitto();
+  });
+  afterAll(() => broker.close());
+
+  test("publishes E2's §17 payload to the everything topic and the connection open topic", async () => {
+    const sub = await subscriber(broker);
+    const dest = destination(broker);
+    expect(await dest.send(dest.serialize(E2))).toStrictEqual({ kind: "ok" });
+    expect(await sub.waitFor(2)).toStrictEqual([
+      { topic: TOPICS.everythingTopic, payload: E2_PAYLOAD, qos: 1, retain: false },
+      { topic: TOPICS.connectionOpenTopic, payload: E2_PAYLOAD, qos: 1, retain: false },
+    ]);
+  });
+
+  test("publishes a batch in order", async () => {
+    const sub = await subscriber(broker);
+    const dest = destination(broker, { qos: 2 });
+    const items = [1, 2, 3, 4, 5].map((n) => encodeMqttItem("order/test", `{"n":${n}}`));
+    expect(await dest.send(items)).toStrictEqual({ kind: "ok" });
+    expect((await sub.waitFor(5)).map((r) => r.payload)).toStrictEqual(
+      items.map((item) => decodeMqttItem(item).payload),
+    );
+  });
+
+  test.each([3, 4, 5] as const)("works with protocolVersion %d", async (protocolVersion) => {
+    const sub = await subscriber(broker);
+    const dest = destination(broker, { protocolVersion });
+    expect(await dest.send([encodeMqttItem(`version/${protocolVersion}`, "{}")])).toStrictEqual({
+      kind: "ok",
+    });
+    expect((await sub.waitFor(1)).map((r) => r.topic)).toStrictEqual([`version/${protocolVersion}`]);
+  });
+
+  test("a retained message reaches a subscriber that connects later", async () => {
+    const dest = destination(broker, { retain: true, qos: 0 });
+    expect(await dest.send([encodeMqttItem("retained/test", E2_PAYLOAD)])).toStrictEqual({ kind: "ok" });
+    const late = await subscriber(broker);
+    expect((await late.waitFor(1)).filter((r) => r.topic === "retained/test")).toStrictEqual([
+      { topic: "retained/test", payload: E2_PAYLOAD, qos: 0, retain: true },
+    ]);
+  });
+
+  test("connects with keepalive 60, no reconnect, no QoS 0 queue and a sense-events_<hex> clientId", async () => {
+    const seen: IClientOptions[] = [];
+    const dest = destination(broker, {
+      connect: ((options: IClientOptions) => {
+        seen.push(options);
+        return mqttConnect(options);
+      }) as typeof mqttConnect,
+    });
+    await dest.send([encodeMqttItem("options/test", "{}")]);
+    const options = seen[0] ?? {};
+    expect([
+      options.keepalive,
+      options.reconnectPeriod,
+      options.queueQoSZero,
+      options.protocolVersion,
+    ]).toStrictEqual([60, 0, false, 4]);
+    expect(options.clientId).toMatch(/^sense-events_[0-9a-f]{8}$/);
+  });
+
+  test("uses a configured clientId", async () => {
+    const seen: string[] = [];
+    const dest = destination(broker, { clientId: "my-client" });
+    await dest.send([encodeMqttItem("client/test", "{}")]);
+    // A second client with the same id takes over the session and disconnects the first.
+    const twin = mqttConnect({
+      host: "127.0.0.1",
+      port: broker.port,
+      clientId: "my-client",
+      reconnectPeriod: 0,
+    });
+    opened.push({ close: () => twin.endAsync(true) });
+    await new Promise<void>((resolve) => twin.once("connect", () => resolve()));
+    seen.push((await dest.send([encodeMqttItem("client/test", "{}")])).kind);
+    expect(seen).toStrictEqual(["retry"]);
+  });
+});
+
+describe("authentication", () => {
+  let broker: MosquittoServer;
+  beforeAll(async () => {
+    broker = await startMosquitto({ users: [{ username: "sense", password: "s3cret" }] });
+  });
+  afterAll(() => broker.close());
+
+  test("publishes with the right username and password", async () => {
+    const sub = await subscriber(broker, { username: "sense", password: "s3cret" });
+    const dest = destination(broker, { username: "sense", password: "s3cret" });
+    expect(await dest.send([encodeMqttItem("auth/test", "{}")])).toStrictEqual({ kind: "ok" });
+    expect((await sub.waitFor(1)).map((r) => r.topic)).toStrictEqual(["auth/test"]);
+  });
+
+  test.each([3, 4, 5] as const)(
+    "a wrong password is blocked with protocolVersion %d",
+    async (protocolVersion) => {
+      const dest = destination(broker, { username: "sense", password: "wrong", protocolVersion });
+      expect((await dest.send([encodeMqttItem("auth/test", "{}")])).kind).toBe("blocked");
+    },
+  );
+});
+
+describe("authorisation", () => {
+  let broker: MosquittoServer;
+  beforeAll(async () => {
+    broker = await startMosquitto({
+      users: [{ username: "sense", password: "s3cret" }],
+      acl: "user sense\ntopic write allowed/#",
+    });
+  });
+  afterAll(() => broker.close());
+
+  test("a PUBACK with a reason code >= 0x80 (MQTT 5, QoS 1) is rejected", async () => {
+    const dest = destination(broker, { username: "sense", password: "s3cret", protocolVersion: 5 });
+    expect(await dest.send([encodeMqttItem("allowed/x", "{}")])).toStrictEqual({ kind: "ok" });
+    expect((await dest.send([encodeMqttItem("denied/x", "{}")])).kind).toBe("rejected");
+  });
+});
+
+describe("broker outage", () => {
+  test("returns retry while the broker is down and publishes again after it restarts, logging each change once", async () => {
+    const broker = await startMosquitto();
+    opened.push(broker);
+    const lines: string[] = [];
+    const log = createLogger({ level: "info", write: (line) => lines.push(line.replace(/^\S+ /, "")) });
+    const dest = destination(broker, { log, clientId: "outage" });
+    expect(await dest.send([encodeMqttItem("outage/test", '{"n":1}')])).toStrictEqual({ kind: "ok" });
+    await broker.stop();
+    expect((await dest.send([encodeMqttItem("outage/test", '{"n":2}')])).kind).toBe("retry");
+    expect((await dest.send([encodeMqttItem("outage/test", '{"n":2}')])).kind).toBe("retry");
+    await broker.start();
+    const sub = await subscriber(broker);
+    expect(await dest.send([encodeMqttItem("outage/test", '{"n":2}')])).toStrictEqual({ kind: "ok" });
+    expect((await sub.waitFor(1)).map((r) => r.payload)).toStrictEqual(['{"n":2}']);
+    expect(lines.map((line) => line.replace(/after [\d.]+ s/, "after N s"))).toStrictEqual([
+      `info: [mqtt] connected to 127.0.0.1:${broker.port} as outage`,
+      `warn: [mqtt] disconnected from 127.0.0.1:${broker.port}: connection closed`,
+      `info: [mqtt] reconnected to 127.0.0.1:${broker.port} after N s`,
+    ]);
+  });
+});
+
+describe("TLS", () => {
+  let pki: TestPki;
+  let broker: MosquittoServer;
+  beforeAll(async () => {
+    pki = await createTestPki();
+    broker = await startMosquitto({
+      tls: { ca: pki.caCert, cert: pki.serverCert, key: pki.serverKey, requireCertificate: true },
+    });
+  });
+  afterAll(async () => {
+    await broker.close();
+    await pki.remove();
+  });
+
+  test("publishes over mqtts with a verified server and a client certificate", async () => {
+    const dest = destination(broker, {
+      tls: {
+        enable: true,
+        ca: pki.caCert,
+        cert: pki.clientCert,
+        key: pki.clientKey,
+        rejectUnauthorized: true,
+      },
+    });
+    expect(await dest.send([encodeMqttItem("tls/test", "{}")])).toStrictEqual({ kind: "ok" });
+  });
+
+  test("retries when the server certificate is not trusted", async () => {
+    const dest = destination(broker, {
+      tls: { enable: true, cert: pki.clientCert, key: pki.clientKey, rejectUnauthorized: true },
+    });
+    expect((await dest.send([encodeMqttItem("tls/test", "{}")])).kind).toBe("retry");
+  });
+});
