@@ -13,7 +13,7 @@ export type InfluxServer = {
   stop(): Promise<void>;
   /** Starts influxd again on the same port and data directory. */
   start(): Promise<void>;
-  /** Runs an InfluxQL query (POST /query) and returns the parsed JSON. */
+  /** Runs an InfluxQL query (POST /query) and returns the parsed JSON; times are RFC 3339 strings. */
   // biome-ignore lint/suspicious/noExplicitAny: test code digs into InfluxQL JSON freely
   query(q: string, db: string): Promise<any>;
   /** Stops influxd and removes its directories. */
@@ -188,7 +188,8 @@ export async function startInfluxdb(): Promise<InfluxServer> {
 
   // biome-ignore lint/suspicious/noExplicitAny: see InfluxServer.query
   const query = async (q: string, db: string): Promise<any> => {
-    const body = new URLSearchParams({ q, db, epoch: "ns" });
+    // No epoch parameter: RFC 3339 times keep every nanosecond, which JSON numbers cannot.
+    const body = new URLSearchParams({ q, db });
     const res = await fetch(`${url}/query`, { method: "POST", body });
     if (!res.ok) throw new Error(`[test] influxdb query failed: ${res.status} ${await res.text()}`);
     return res.json();
