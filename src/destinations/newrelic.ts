@@ -1,0 +1,161 @@
+import { createHash } from "node:crypto";
+import type { DeliverableEvent } from "../events/event.ts";
+import type { Logger } from "../log.ts";
+import type { Destination, SendResult } from "./destination.ts";
+
+/** A `{name, value}` pair from the config (headers, static attributes, tags). */
+export interface NameValue {
+  name: string;
+  value: string;
+}
+
+/** Options for {@link newRelicDestination}: one New Relic account. */
+export interface NewRelicDestinationOptions {
+  accountName: string;
+  accountId: string | number;
+  insertApiKey: string;
+  /** Event API base URL, e.g. `https://insights-collector.eu01.nr-data.net`. */
+  url: string;
+  /** `newRelic.event.header[]`, sent before `Api-Key`. */
+  headers: NameValue[];
+  /** `newRelic.event.attribute.static`. */
+  staticAttributes: NameValue[];
+  /** `userEvents.tags`. */
+  tags: NameValue[];
+  /** Hash the user attributes (`sendToNewRelic.scramble`). */
+  scramble: boolean;
+  flushIntervalMs: number;
+  /** Injectable for tests. */
+  fetch?: typeof fetch;
+  log: Logger;
+  /** Request timeout. @default 10000 */
+  timeoutMs?: number;
+}
+
+/** New Relic's Event API limits per request: 1000 events, 1 MB of uncompressed JSON. */
+export const NEW_RELIC_MAX_EVENTS = 1000;
+export const NEW_RELIC_MAX_BODY_BYTES = 1_000_000;
+
+const UNKNOWN_APP_NAME = "<unknown app name>";
+const MAX_RETRY_AFTER_MS = 300_000;
+
+/** Lower-case hex SHAKE256 (8 bytes) of a value; an empty value stays empty (spec §12). */
+export function scrambleValue(value: string): string {
+  return value === "" ? "" : createHash("shake256", { outputLength: 8 }).update(value).digest("hex");
+}
+
+/** Builds the spec §12 event attributes in order; `eventType` is always last and cannot be overridden. */
+export function newRelicEvent(
+  deliverable: DeliverableEvent,
+  options: Pick<NewRelicDestinationOptions, "staticAttributes" | "tags" | "scramble">,
+): Record<string, string | number> {
+  const { event } = deliverable;
+  const user = options.scramble ? scrambleValue : (value: string) => value;
+  const attributes: Record<string, string | number> = {
+    timestamp: deliverable.receivedAtMs,
+    qs_host: event.host,
+    qs_event_action: event.action,
+    qs_userFull: user(deliverable.userFull),
+    qs_userDirectory: user(event.userDirectory),
+    qs_userId: user(event.userId),
+    qs_origin: event.origin,
+  };
+  if (event.appId !== null) {
+    attributes.qs_appId = event.appId;
+    attributes.qs_appName = event.appName ?? UNKNOWN_APP_NAME;
+  }
+  const ua = event.userAgent;
+  if (ua?.browserName != null) attributes.qs_uaBrowserName = ua.browserName;
+  if (ua?.browserMajorVersion != null) attributes.qs_uaBrowserMajorVersion = ua.browserMajorVersion;
+  if (ua?.osName != null) attributes.qs_uaOsName = ua.osName;
+  if (ua?.osVersion != null) attributes.qs_uaOsVersion = ua.osVersion;
+  // Assigning an existing key keeps its first position, which is what §12 asks for.
+  for (const list of [options.staticAttributes, options.tags]) {
+    for (const { name, value } of list) if (name !== "eventType") attributes[name] = value;
+  }
+  attributes.eventType = "qs_userEvent";
+  return attributes;
+}
+
+/** Joins `base` and `v1/accounts/<id>/events` with exactly one `/` added when missing. */
+export function newRelicEventsUrl(base: string, accountId: string | number): string {
+  return `${base.endsWith("/") ? base : `${base}/`}v1/accounts/${accountId}/events`;
+}
+
+/** Reads `Retry-After` (seconds or an HTTP date) as milliseconds, capped at 300 s. */
+export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === "") return undefined;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
+}
+
+/** Classifies an HTTP response status per spec §9. */
+export function classifyHttpResponse(status: number, detail: string, retryAfterMs?: number): SendResult {
+  if (status >= 200 && status < 300) return { kind: "ok" };
+  const error = `HTTP ${status}: ${detail}`;
+  const retryAfter = retryAfterMs === undefined ? {} : { retryAfterMs };
+  if (status >= 500 || status === 408 || status === 429) return { kind: "retry", error, ...retryAfter };
+  if (status === 401 || status === 403 || status === 404) return { kind: "blocked", error, ...retryAfter };
+  if (status === 413) return { kind: "too_large", error };
+  return { kind: "rejected", error };
+}
+
+/** Creates the destination for one New Relic account (spec §12): JSON arrays of events, gzip, POST. */
+export function newRelicDestination(options: NewRelicDestinationOptions): Destination {
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const url = newRelicEventsUrl(options.url, options.accountId);
+  const name = `newrelic:${options.accountName}`;
+  const headers = new Headers({ "Content-Type": "application/json", "Content-Encoding": "gzip" });
+  for (const header of options.headers) headers.set(header.name, header.value);
+  // Set last so that a configured header of the same name never replaces the key.
+  headers.set("Api-Key", options.insertApiKey);
+
+  return {
+    name,
+    maxBatchItems: NEW_RELIC_MAX_EVENTS,
+    // Items are summed by the outbox; `[`, `]` and the commas add n + 1 bytes, so leave room for them.
+    maxBatchBytes: NEW_RELIC_MAX_BODY_BYTES - NEW_RELIC_MAX_EVENTS - 1,
+    flushIntervalMs: options.flushIntervalMs,
+
+    serialize: (deliverable) => [JSON.stringify(newRelicEvent(deliverable, options))],
+
+    async send(items) {
+      const body = `[${items.join(",")}]`;
+      const bytes = Buffer.byteLength(body);
+      if (bytes > NEW_RELIC_MAX_BODY_BYTES) {
+        return {
+          kind: "too_large",
+          error: `[${name}] body of ${bytes} bytes is over New Relic's 1 MB limit`,
+        };
+      }
+      let response: Response;
+      try {
+        response = await doFetch(url, {
+          method: "POST",
+          headers,
+          body: Bun.gzipSync(body),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (error) {
+        return {
+          kind: "retry",
+          error: `[${name}] request failed: ${error instanceof Error ? error.message : error}`,
+        };
+      }
+      const text = (await response.text().catch(() => "")).slice(0, 512);
+      const result = classifyHttpResponse(
+        response.status,
+        text,
+        parseRetryAfter(response.headers.get("retry-after")),
+      );
+      if (result.kind !== "ok") return { ...result, error: `[${name}] ${result.error}` };
+      options.log.debug(`[${name}] sent ${items.length} events`);
+      return result;
+    },
+
+    async close() {},
+  };
+}
