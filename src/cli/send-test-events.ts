@@ -65,7 +65,17 @@ export async function sendTestEvents(
     ? `[${options.host}]:${options.port}`
     : `${options.host}:${options.port}`;
 
-  const socket = await Bun.udpSocket({ hostname: family === 6 ? "::" : "0.0.0.0", port: 0 });
+  // ICMP "port unreachable" comes back as a socket error; without a handler it would crash the process.
+  let refused = 0;
+  const socket = await Bun.udpSocket({
+    hostname: family === 6 ? "::" : "0.0.0.0",
+    port: 0,
+    socket: {
+      error() {
+        refused++;
+      },
+    },
+  });
   options.out(`sending ${count} datagrams to ${target} at ${rate === 0 ? "full speed" : `${rate}/s`}`);
   const start = performance.now();
   let sent = 0;
@@ -93,5 +103,6 @@ export async function sendTestEvents(
   const seconds = elapsedMs / 1000;
   const perSecond = seconds > 0 ? (sent / seconds).toFixed(1) : "∞";
   options.out(`sent ${sent} datagrams to ${target} in ${seconds.toFixed(2)} s (${perSecond}/s)`);
+  if (refused > 0) options.out(`warning: ${target} refused ${refused} datagrams (is anything listening?)`);
   return { sent, elapsedMs };
 }

@@ -143,6 +143,22 @@ describe("sendTestEvents", () => {
     );
   });
 
+  test.each(["127.0.0.1", "::1"])("finishes without crashing when nothing listens on %s", async (host) => {
+    const closed = await receiver(host);
+    closed.close(); // frees the port, so the kernel answers with ICMP port unreachable
+    const lines: string[] = [];
+    const result = await sendTestEvents({
+      host,
+      port: closed.port,
+      count: 30,
+      rate: 1000,
+      out: (l) => lines.push(l),
+    });
+    await Bun.sleep(50); // late ICMP errors must not surface as uncaught errors either
+    expect(result.sent).toBe(30);
+    expect(lines[1]).toStartWith("sent 30 datagrams to ");
+  });
+
   test("paces datagrams at --rate: 20 datagrams at 100/s cannot finish before the 19th interval", async () => {
     const r = await receiver("127.0.0.1");
     const result = await sendTestEvents({
