@@ -1,0 +1,146 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import {
+  checkUaParserLicence,
+  formatSums,
+  parseBuildArgs,
+  selectTargets,
+  TARGETS,
+} from "../../scripts/build.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const BUN = join(ROOT, "node_modules/.bin/bun");
+const tmp = mkdtempSync(join(tmpdir(), "sense-events-build-"));
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function runBuild(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn([BUN, "scripts/build.ts", ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  return { code, stdout, stderr };
+}
+
+async function writeEntry(name: string, source: string): Promise<string> {
+  const path = join(tmp, name);
+  await Bun.write(path, source);
+  return path;
+}
+
+describe("parseBuildArgs", () => {
+  test.each([
+    [[], { entry: "src/main.ts", outdir: "dist", only: [] }],
+    [["--only", "linux-x64"], { entry: "src/main.ts", outdir: "dist", only: ["linux-x64"] }],
+    [["--target=linux,windows"], { entry: "src/main.ts", outdir: "dist", only: ["linux", "windows"] }],
+    [["--entry", "x.ts", "--outdir=out"], { entry: "x.ts", outdir: "out", only: [] }],
+  ])("parses %j", (argv, expected) => {
+    expect(parseBuildArgs(argv)).toStrictEqual(expected);
+  });
+
+  test.each([
+    [["--bogus", "x"], "[build] unknown option --bogus"],
+    [["--only"], "[build] --only needs a value"],
+  ])("rejects %j", (argv, message) => {
+    expect(() => parseBuildArgs(argv)).toThrow(message);
+  });
+});
+
+describe("selectTargets", () => {
+  test("selects every target when none is named", () => {
+    expect(selectTargets([]).map((t) => t.name)).toStrictEqual(["linux-x64", "windows-x64"]);
+  });
+
+  test.each([
+    [["linux"], ["linux-x64"]],
+    [["windows-x64"], ["windows-x64"]],
+    [
+      ["windows", "linux-x64"],
+      ["linux-x64", "windows-x64"],
+    ],
+  ])("selects %j as %j in table order", (only, names) => {
+    expect(selectTargets(only).map((t) => t.name)).toStrictEqual(names);
+  });
+
+  test("rejects an unknown target", () => {
+    expect(() => selectTargets(["darwin"])).toThrow('[build] unknown target "darwin"');
+  });
+
+  test("names the outputs as the release expects", () => {
+    expect(TARGETS.map((t) => [t.bunTarget, t.outfile])).toStrictEqual([
+      ["bun-linux-x64", "sense-events-linux-x64"],
+      ["bun-windows-x64", "sense-events-windows-x64.exe"],
+    ]);
+  });
+});
+
+test("formatSums writes sha256sum lines with two spaces", () => {
+  expect(
+    formatSums([
+      { file: "a", sha256: "00ff" },
+      { file: "b.exe", sha256: "ee11" },
+    ]),
+  ).toBe("00ff  a\nee11  b.exe\n");
+});
+
+describe("checkUaParserLicence", () => {
+  test("accepts the installed ua-parser-js 1.x", async () => {
+    expect(await checkUaParserLicence()).toBeUndefined();
+  });
+
+  test("fails when ua-parser-js 2.x is resolved", async () => {
+    const root = join(tmp, "agpl");
+    mkdirSync(join(root, "node_modules/ua-parser-js"), { recursive: true });
+    await Bun.write(join(root, "node_modules/ua-parser-js/package.json"), '{"version":"2.0.0"}');
+    await expect(checkUaParserLicence(root)).rejects.toThrow("[build] ua-parser-js 2.0.0 is resolved");
+  });
+});
+
+describe("build script", () => {
+  test("compiles a linux binary that runs and writes its checksum", async () => {
+    const entry = await writeEntry("ok.ts", 'console.log("built", ...process.argv.slice(2));\n');
+    const outdir = join(tmp, "linux");
+    const result = await runBuild(["--only", "linux", "--entry", entry, "--outdir", outdir]);
+    expect(result.code).toBe(0);
+    const binary = join(outdir, "sense-events-linux-x64");
+    const ran = Bun.spawnSync([binary, "a", "b"]);
+    expect(ran.stdout.toString()).toBe("built a b\n");
+    const hash = new Bun.CryptoHasher("sha256").update(await Bun.file(binary).arrayBuffer()).digest("hex");
+    expect(await Bun.file(join(outdir, "sha256sums.txt")).text()).toBe(`${hash}  sense-events-linux-x64\n`);
+    expect(existsSync(`${binary}.map`)).toBe(false);
+  });
+
+  test("fails with a non-zero exit and a message when the entry does not compile", async () => {
+    const entry = await writeEntry("broken.ts", "export const = ;\n");
+    const outdir = join(tmp, "broken");
+    const result = await runBuild(["--only", "linux", "--entry", entry, "--outdir", outdir]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("[build] bun.exe build exited with 1");
+    expect(existsSync(join(outdir, "sha256sums.txt"))).toBe(false);
+  });
+
+  test("fails with a non-zero exit on an unknown target", async () => {
+    const result = await runBuild(["--only", "darwin"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('[build] unknown target "darwin"');
+  });
+
+  // Needs the Windows runtime tarball that a first `bun scripts/build.ts` fetches into .cache/ (network once).
+  test.skipIf(!existsSync(join(ROOT, ".cache/oven-bun-windows-x64-1.4.4.tgz")))(
+    "cross-compiles a Windows PE executable offline from the cached runtime",
+    async () => {
+      const entry = await writeEntry("win.ts", 'console.log("hi");\n');
+      const outdir = join(tmp, "windows");
+      const result = await runBuild(["--only", "windows", "--entry", entry, "--outdir", outdir]);
+      expect(result.code).toBe(0);
+      const head = new Uint8Array(
+        await Bun.file(join(outdir, "sense-events-windows-x64.exe")).slice(0, 2).arrayBuffer(),
+      );
+      expect(String.fromCharCode(...head)).toBe("MZ");
+    },
+  );
+});
