@@ -1,0 +1,41 @@
+import { isMapping } from "./raw.ts";
+
+/** Changes that only take effect after a restart (spec §14.4). */
+const RESTART_PATHS = ["sense-events.api.host", "sense-events.api.port", "sense-events.outbox.path"];
+
+/** Structural equality of two config values. */
+function same(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((item, i) => same(item, b[i]));
+  if (isMapping(a) && isMapping(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].every((key) => same(a[key], b[key]));
+  }
+  return false;
+}
+
+function collect(a: unknown, b: unknown, path: string, out: string[]): void {
+  if (isMapping(a) && isMapping(b)) {
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)]))
+      collect(a[key], b[key], path === "" ? key : `${path}.${key}`, out);
+  } else if (!same(a, b)) {
+    out.push(path);
+  }
+}
+
+/** The shortest YAML paths whose values differ between two configs; a list counts as one value (spec §14.4). */
+export function diffConfig(a: unknown, b: unknown): string[] {
+  const out: string[] = [];
+  collect(a, b, "", out);
+  return out;
+}
+
+/** The changed paths that need a restart (`api.host`, `api.port`, `outbox.path`), for `restartRequired`. */
+export function restartRequiredPaths(changed: readonly string[]): string[] {
+  return RESTART_PATHS.filter((restart) =>
+    changed.some(
+      (path) => path === restart || restart.startsWith(`${path}.`) || path.startsWith(`${restart}.`),
+    ),
+  );
+}

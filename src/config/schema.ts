@@ -1,0 +1,31 @@
+import * as v from "valibot";
+import type { LogLevel } from "../log.ts";
+import { ButlerSosSchema } from "./butler-sos-schema.ts";
+import { SenseEventsSchema } from "./sense-events-schema.ts";
+
+export type { PostTo } from "./mqtt-topics.ts";
+export type { Tag } from "./tags.ts";
+
+/**
+ * The whole config file: `Butler-SOS` (Butler SOS layout, spec §14.2) and `sense-events` (spec §14.3).
+ * Other top-level keys are ignored. `sense-events.log.level` falls back to `Butler-SOS.logLevel`.
+ */
+export const ConfigSchema = v.pipe(
+  v.object(
+    {
+      /** Butler SOS keys read by sense-events. */
+      "Butler-SOS": ButlerSosSchema,
+      /** sense-events' own keys. */
+      "sense-events": SenseEventsSchema,
+    },
+    (i) => `must be a mapping (got ${i.received})`,
+  ),
+  v.transform((config) => {
+    const se = config["sense-events"];
+    const level: LogLevel = se.log.level ?? config["Butler-SOS"].logLevel ?? "info";
+    return { ...config, "sense-events": { ...se, log: { ...se.log, level } } };
+  }),
+);
+
+/** The validated, normalised config with every default applied; the only config type. */
+export type Config = v.InferOutput<typeof ConfigSchema>;

@@ -1,0 +1,85 @@
+import * as v from "valibot";
+import { LOG_LEVELS } from "../log.ts";
+import { bool, host, int, oneOf, port, scalar, section, str } from "./fields.ts";
+
+/** The `sense-events` section: the project's own keys (spec §14.3). */
+export const SenseEventsSchema = section({
+  /** HTTP API (spec §13). */
+  api: section({
+    /** Serve the HTTP API. @default true */
+    enable: v.optional(bool(), true),
+    /** Listen address; a non-loopback address needs `token`. @default "127.0.0.1" */
+    host: v.optional(host(), "127.0.0.1"),
+    /** Listen port. @default 9995 */
+    port: v.optional(port(), 9995),
+    /** Bearer token for `/api/*` and `/metrics`. @default none */
+    token: v.optional(scalar()),
+  }),
+  /** Recent-events ring. */
+  events: section({
+    /** Events kept in memory. @default 10000 */
+    capacity: v.optional(int(100, 1_000_000), 10000),
+  }),
+  /** Session tracking. */
+  sessions: section({
+    /** Minutes without events before a session with no connections expires. @default 30 */
+    idleTimeoutMinutes: v.optional(int(1), 30),
+  }),
+  /** UDP socket. */
+  udp: section({
+    /** Requested `SO_RCVBUF` in bytes. @default 8388608 */
+    receiveBufferBytes: v.optional(int(1), 8388608),
+  }),
+  /** Per-destination outbox (spec §9). */
+  outbox: section({
+    /** sqlite spool file, relative to the config file; `""` disables the spool. @default "sense-events-outbox.sqlite" */
+    path: v.optional(str(), "sense-events-outbox.sqlite"),
+    /** Items kept in memory per destination. @default 10000 */
+    memoryItems: v.optional(int(1), 10000),
+    /** Payload bytes over all destinations, memory and spool. @default 268435456 */
+    maxBytes: v.optional(int(1), 268435456),
+    /** Flush time at shutdown in ms. @default 5000 */
+    shutdownTimeoutMs: v.optional(int(0), 5000),
+  }),
+  /** Logging (spec §16). */
+  log: section({
+    /** Most verbose level written. @default `Butler-SOS.logLevel`, else "info" */
+    level: v.optional(oneOf(LOG_LEVELS)),
+    /** `text` or `json`. @default "text" */
+    format: v.optional(oneOf(["text", "json"]), "text"),
+  }),
+  /** InfluxDB options Butler SOS does not have. */
+  influxdb: section({
+    /** Prefix of the user-agent tags; `""` gives Butler SOS 15's names. @default "qs_" */
+    uaTagPrefix: v.optional(str(), "qs_"),
+    /** Longest wait before a partial batch is sent, in ms. @default 1000 */
+    flushIntervalMs: v.optional(int(1), 1000),
+    /** Use https. @default false */
+    useHttps: v.optional(bool(), false),
+    /** v3 write endpoint: `/api/v2/write` or `/api/v3/write_lp`. @default "v2compat" */
+    v3WriteApi: v.optional(oneOf(["v2compat", "native"]), "v2compat"),
+  }),
+  /** New Relic options. */
+  newRelic: section({
+    /** Longest wait before a partial batch is sent, in ms. @default 1000 */
+    flushIntervalMs: v.optional(int(1), 1000),
+  }),
+  /** App name options. */
+  appNames: section({
+    /** Verify the QRS certificate against `Butler-SOS.cert.clientCertCA`. @default false */
+    verifyServerCert: v.optional(bool(), false),
+  }),
+});
+
+/** Every key of the `sense-events` section, for the unknown-key warning; `true` marks a leaf. */
+export const SENSE_EVENTS_KEYS: Record<string, Record<string, true>> = {
+  api: { enable: true, host: true, port: true, token: true },
+  events: { capacity: true },
+  sessions: { idleTimeoutMinutes: true },
+  udp: { receiveBufferBytes: true },
+  outbox: { path: true, memoryItems: true, maxBytes: true, shutdownTimeoutMs: true },
+  log: { level: true, format: true },
+  influxdb: { uaTagPrefix: true, flushIntervalMs: true, useHttps: true, v3WriteApi: true },
+  newRelic: { flushIntervalMs: true },
+  appNames: { verifyServerCert: true },
+};
