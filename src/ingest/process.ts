@@ -38,12 +38,32 @@ export function displayAddress(address: string): string {
   return address;
 }
 
+/**
+ * Creates the receive-timestamp source of spec §10.2: `stamp(ms)` returns ms × 10^6 + k as a decimal
+ * string, where k counts earlier stamps in the same millisecond and stays at 999999 once it gets there.
+ */
+export function createNsClock(): { stamp(ms: number): string } {
+  let lastMs = Number.NaN;
+  let k = 0;
+  return {
+    stamp(ms) {
+      if (ms === lastMs) {
+        if (k < MAX_K) k++;
+      } else {
+        lastMs = ms;
+        k = 0;
+      }
+      // Decimal concatenation instead of BigInt: ms × 10^6 + k with 0 ≤ k < 10^6.
+      return ms === 0 ? String(k) : `${ms}${String(k).padStart(6, "0")}`;
+    },
+  };
+}
+
 /** Creates the per-datagram processor: parse (§3), enrich (§4), exclude (§5), number (§6) and timestamp (§10.2). */
 export function createProcessor(options: ProcessorOptions): Processor {
   const current: ProcessorOptions = { ...options };
+  const clock = createNsClock();
   let id = 0;
-  let lastMs = Number.NaN;
-  let k = 0;
   return {
     process(bytes, remoteAddress, receivedAtMs) {
       const parsed = parseDatagram(bytes);
@@ -55,12 +75,6 @@ export function createProcessor(options: ProcessorOptions): Processor {
         return { kind: "excluded", source: d.source, host: d.host, origin: d.origin };
       }
       const ms = Math.trunc(receivedAtMs);
-      if (ms === lastMs) {
-        if (k < MAX_K) k++;
-      } else {
-        lastMs = ms;
-        k = 0;
-      }
       const appId = extractAppId(d.context);
       const event: UserEvent = {
         id: ++id,
@@ -81,7 +95,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       const deliverable: DeliverableEvent = {
         event,
         receivedAtMs: ms,
-        timeNs: ms === 0 ? String(k) : `${ms}${String(k).padStart(6, "0")}`,
+        timeNs: clock.stamp(ms),
         userFull: d.userDirectory !== "" && d.userId !== "" ? `${d.userDirectory}\\${d.userId}` : "",
       };
       return { kind: "accepted", deliverable, origin: d.origin };
