@@ -285,7 +285,18 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
       shuttingDown = true;
       const current = client;
       client = null;
-      if (current) await new Promise<void>((resolve) => current.end(false, {}, () => resolve()));
+      if (!current) return;
+      // A graceful end waits for unacknowledged publishes; give up on them after the timeout.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          current.stream?.destroy();
+          resolve();
+        }, timeoutMs);
+        current.end(false, {}, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     },
   };
 }
