@@ -10,6 +10,7 @@ import {
 import { createUserEventSerializer, type InfluxVersion } from "../../src/destinations/line-protocol.ts";
 import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
+import { testDestinationContract } from "../support/destination-contract.ts";
 import { freePort, type InfluxServer, startInfluxdb } from "../support/influxdb.ts";
 
 function deliverable(event: UserEvent, k = 0): DeliverableEvent {
@@ -603,4 +604,18 @@ describe("parsers", () => {
   ])("Retry-After %p is %p ms", (value, ms) => {
     expect(parseRetryAfter(value, 30_000)).toBe(ms);
   });
+});
+
+testDestinationContract("influxdb v2", async () => {
+  const fake = startFakeInflux("tok");
+  return {
+    destination: influxDestination(options(fake.port, { version: 2, v2: { ...V2, token: "tok" } })),
+    received: async () => fake.requests.flatMap((r) => r.body.split("\n")),
+    stopReceiver: async () => {
+      await fake.server.stop(true);
+    },
+    cleanup: async () => {
+      await fake.server.stop(true);
+    },
+  };
 });
