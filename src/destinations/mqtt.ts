@@ -199,6 +199,9 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
           lastError = describe(error);
         }
       });
+      current.on("disconnect", (packet) => {
+        lastError = `broker sent DISCONNECT (reason ${packet.reasonCode ?? 0})`;
+      });
       current.on("close", () => {
         if (client === current) client = null;
         const reason = lastError ?? "connection closed";
