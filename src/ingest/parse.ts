@@ -30,9 +30,18 @@ const MESSAGE_CAP = 1000;
 const decoder = new TextDecoder();
 
 const CANONICAL = new Map<string, string>(ACTIONS.map((a) => [a.toLowerCase(), a]));
+const EXACT = new Set<string>(ACTIONS);
+// Field 0 as Qlik's appenders write it, for a lookup before the general match.
+const USUAL_TYPES = new Map<string, EventSource>([
+  ["/qseow-proxy-session/", "qseow-proxy-session"],
+  ["/qseow-proxy-connection/", "qseow-proxy-connection"],
+  ["/proxy-user-event/", "proxy-user-event"],
+]);
 
 /** Trims a command and returns its canonical spelling if it is a known action (spec §3.5), else the trimmed command. */
 export function canonicalAction(command: string): string {
+  // Fast path: senders almost always use the canonical spelling.
+  if (EXACT.has(command)) return command;
   const trimmed = command.trim();
   return CANONICAL.get(trimmed.toLowerCase()) ?? trimmed;
 }
@@ -86,6 +95,8 @@ function isBlank(text: string): boolean {
 
 /** Matches field 0 against `^/?(qseow-proxy-session|qseow-proxy-connection|proxy-user-event)/?$`/i. */
 function matchType(type: string): EventSource | null {
+  const usual = USUAL_TYPES.get(type);
+  if (usual !== undefined) return usual;
   const start = type.startsWith("/") ? 1 : 0;
   const end = type.length > start && type.endsWith("/") ? type.length - 1 : type.length;
   const len = end - start;
