@@ -1,0 +1,146 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openSpool, type Spool } from "../../src/destinations/spool.ts";
+import { createLogger, silentLogger } from "../../src/log.ts";
+
+let dir: string;
+let spool: Spool;
+
+function open(): Spool {
+  const opened = openSpool(join(dir, "outbox.sqlite"), silentLogger);
+  if (!opened) throw new Error("spool did not open");
+  return opened;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "spool-test-"));
+  spool = open();
+});
+
+afterEach(() => {
+  spool.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const payloads = (rows: { payload: string }[]) => rows.map((row) => row.payload);
+
+describe("spool", () => {
+  test("peek returns one destination's items in append order", () => {
+    spool.append("influxdb", ["a", "b"]);
+    spool.append("mqtt", ["x"]);
+    spool.append("influxdb", ["c"]);
+    expect(payloads(spool.peek("influxdb", 10))).toStrictEqual(["a", "b", "c"]);
+    expect(payloads(spool.peek("influxdb", 2))).toStrictEqual(["a", "b"]);
+  });
+
+  test("counts items per destination and payload bytes in UTF-8", () => {
+    spool.append("influxdb", ["ab", "é"]);
+    spool.append("mqtt", ["xyz"]);
+    expect({
+      influx: spool.count("influxdb"),
+      mqtt: spool.count("mqtt"),
+      bytes: spool.totalBytes(),
+    }).toStrictEqual({
+      influx: 2,
+      mqtt: 1,
+      bytes: 7,
+    });
+    expect(spool.destinations().sort()).toStrictEqual(["influxdb", "mqtt"]);
+  });
+
+  test("remove deletes only the destination's items up to the seq", () => {
+    spool.append("influxdb", ["a", "b", "c"]);
+    spool.append("mqtt", ["x"]);
+    const [, second] = spool.peek("influxdb", 2);
+    expect(spool.remove("influxdb", second?.seq ?? 0)).toStrictEqual({
+      destination: "influxdb",
+      items: 2,
+      bytes: 2,
+    });
+    expect(payloads(spool.peek("influxdb", 10))).toStrictEqual(["c"]);
+    expect(payloads(spool.peek("mqtt", 10))).toStrictEqual(["x"]);
+  });
+
+  test("a destination with nothing left is no longer listed", () => {
+    spool.append("mqtt", ["x"]);
+    spool.remove("mqtt", spool.peek("mqtt", 1)[0]?.seq ?? 0);
+    expect({ destinations: spool.destinations(), count: spool.count("mqtt") }).toStrictEqual({
+      destinations: [],
+      count: 0,
+    });
+  });
+
+  test("prepend puts items in front of everything spooled, in their own order", () => {
+    spool.append("influxdb", ["c", "d"]);
+    spool.append("mqtt", ["x"]);
+    spool.prepend("influxdb", ["a", "b"]);
+    expect(payloads(spool.peek("influxdb", 10))).toStrictEqual(["a", "b", "c", "d"]);
+  });
+
+  test("evictOldest removes the globally oldest item", () => {
+    spool.append("mqtt", ["xx"]);
+    spool.append("influxdb", ["a"]);
+    expect(spool.evictOldest()).toStrictEqual({ destination: "mqtt", bytes: 2 });
+    expect(spool.evictOldest()).toStrictEqual({ destination: "influxdb", bytes: 1 });
+    expect(spool.evictOldest()).toBeNull();
+  });
+
+  test("evict frees at least the requested bytes from the oldest items across destinations", () => {
+    spool.append("influxdb", ["aa"]);
+    spool.append("mqtt", ["xx", "yy"]);
+    spool.append("influxdb", ["bb"]);
+    expect(spool.evict(3)).toStrictEqual([
+      { destination: "influxdb", items: 1, bytes: 2 },
+      { destination: "mqtt", items: 1, bytes: 2 },
+    ]);
+    expect({
+      influx: payloads(spool.peek("influxdb", 9)),
+      mqtt: payloads(spool.peek("mqtt", 9)),
+    }).toStrictEqual({
+      influx: ["bb"],
+      mqtt: ["yy"],
+    });
+    expect(spool.totalBytes()).toBe(4);
+  });
+
+  test("items, counts and order survive closing and reopening the file", () => {
+    spool.append("influxdb", ["b", "c"]);
+    spool.prepend("influxdb", ["a"]);
+    spool.close();
+    spool = open();
+    expect({ items: payloads(spool.peek("influxdb", 10)), bytes: spool.totalBytes() }).toStrictEqual({
+      items: ["a", "b", "c"],
+      bytes: 3,
+    });
+  });
+
+  test("appends after a reopen sort after the older items", () => {
+    spool.append("influxdb", ["a"]);
+    spool.close();
+    spool = open();
+    spool.append("influxdb", ["b"]);
+    expect(payloads(spool.peek("influxdb", 10))).toStrictEqual(["a", "b"]);
+  });
+});
+
+describe("openSpool", () => {
+  test.each([
+    [
+      "a file that is not a database",
+      (d: string) => {
+        const path = join(d, "garbage.sqlite");
+        writeFileSync(path, "this is not sqlite ".repeat(100));
+        return path;
+      },
+    ],
+    ["a path in a missing directory", (d: string) => join(d, "missing", "dir", "outbox.sqlite")],
+  ])("returns null and logs an error for %s", (_, makePath) => {
+    const lines: string[] = [];
+    const log = createLogger({ level: "error", write: (line) => lines.push(line) });
+    expect(openSpool(makePath(dir), log)).toBeNull();
+    expect(lines.length).toBe(1);
+    expect(lines[0]).toContain("error: [outbox] cannot use spool file");
+  });
+});
