@@ -5,38 +5,28 @@ import { activeFeatures } from "./features.ts";
 import type { Config } from "./schema.ts";
 import type { ConfigIssue } from "./validate.ts";
 
-/** Resolves `path` against `baseDir`; an empty or missing path stays as it is. */
-function resolveFrom<T extends string | undefined>(baseDir: string, path: T): T {
-  return (path ? resolve(baseDir, path) : path) as T;
+/** A copy of `section` with the given path keys resolved against `baseDir`; absent or empty paths stay. */
+function resolveKeys<T extends object>(section: T, keys: readonly (keyof T)[], baseDir: string): T {
+  const out = { ...section };
+  for (const key of keys) {
+    const value = out[key];
+    if (typeof value === "string" && value !== "") out[key] = resolve(baseDir, value) as T[keyof T];
+  }
+  return out;
 }
 
 /** Returns a copy with the outbox, certificate and MQTT TLS paths resolved against `baseDir`. */
 export function resolvePaths(config: Config, baseDir: string): Config {
   const bs = config["Butler-SOS"];
   const se = config["sense-events"];
-  const cert = bs.cert;
-  const tls = bs.mqttConfig.tls;
   return {
     ...config,
     "Butler-SOS": {
       ...bs,
-      cert: {
-        ...cert,
-        clientCert: resolveFrom(baseDir, cert.clientCert),
-        clientCertKey: resolveFrom(baseDir, cert.clientCertKey),
-        clientCertCA: resolveFrom(baseDir, cert.clientCertCA),
-      },
-      mqttConfig: {
-        ...bs.mqttConfig,
-        tls: {
-          ...tls,
-          ca: resolveFrom(baseDir, tls.ca),
-          cert: resolveFrom(baseDir, tls.cert),
-          key: resolveFrom(baseDir, tls.key),
-        },
-      },
+      cert: resolveKeys(bs.cert, ["clientCert", "clientCertKey", "clientCertCA"], baseDir),
+      mqttConfig: { ...bs.mqttConfig, tls: resolveKeys(bs.mqttConfig.tls, ["ca", "cert", "key"], baseDir) },
     },
-    "sense-events": { ...se, outbox: { ...se.outbox, path: resolveFrom(baseDir, se.outbox.path) } },
+    "sense-events": { ...se, outbox: resolveKeys(se.outbox, ["path"], baseDir) },
   };
 }
 

@@ -82,6 +82,17 @@ function inUnusedArea(areas: [RawPath, boolean][], issuePath: RawPath): boolean 
   return area !== undefined && !area[1];
 }
 
+/**
+ * Drops the value behind an ignorable problem so its default applies: a problem inside a list item
+ * drops the whole list; a problem about a missing key drops the nearest mapping that exists.
+ */
+function dropValue(raw: unknown, path: RawPath): boolean {
+  const index = path.findIndex((key) => typeof key === "number");
+  for (let end = index === -1 ? path.length : index; end > 0; end--)
+    if (deleteAt(raw, path.slice(0, end))) return true;
+  return false;
+}
+
 /** Warnings for keys of the `sense-events` section that sense-events does not know. */
 function unknownKeyWarnings(raw: unknown): string[] {
   const section = getAt(raw, ["sense-events"]);
@@ -126,11 +137,7 @@ export function validateConfig(input: unknown, options: ValidateOptions): Valida
       path: (issue.path ?? []).map((p) => p.key as string | number),
     }));
     const ignorable = issues.filter(({ path }) => inUnusedArea(areas, path));
-    // A problem inside a list item drops the whole list, so the value left behind is always valid.
-    const dropped = ignorable.map(({ path }) => {
-      const index = path.findIndex((key) => typeof key === "number");
-      return deleteAt(raw, index === -1 ? path : path.slice(0, index));
-    });
+    const dropped = ignorable.map(({ path }) => dropValue(raw, path));
     if (ignorable.length === issues.length && dropped.some(Boolean)) continue;
     const errors = issues
       .filter((i) => !ignorable.includes(i))

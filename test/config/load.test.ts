@@ -1,0 +1,338 @@
+import { describe, expect, test } from "bun:test";
+import { join, resolve } from "node:path";
+import {
+  defaultConfig,
+  EXIT_CONFIG,
+  formatConfigIssue,
+  loadConfigFile,
+  parseConfigText,
+} from "../../src/config/load.ts";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const SHARED = resolve(ROOT, "../shared/fixtures");
+const FIXTURES = join(ROOT, "test/fixtures");
+
+describe("real-world files load unchanged (§18 item 63)", () => {
+  test("Butler SOS 15's own template loads with no errors and warns that user events are disabled", async () => {
+    const result = await loadConfigFile(join(SHARED, "butler-sos-15-production_template.yaml"));
+    expect(result.ok && result.warnings).toStrictEqual([
+      "user events are disabled (Butler-SOS.userEvents.enable is false): no UDP listener, no destinations",
+    ]);
+  });
+
+  test("the product-documentation example loads and its {tag, value} entry becomes env=PROD", async () => {
+    const result = await loadConfigFile(join(SHARED, "product-doc-userevents.yaml"));
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    const ue = result.config["Butler-SOS"].userEvents;
+    expect([result.warnings, ue.tags, ue.excludeUser, ue.udpServerConfig.serverHost]).toStrictEqual([
+      [],
+      [{ name: "env", value: "PROD" }],
+      [{ directory: "LAB", userId: "testuser1" }],
+      "192.168.1.100",
+    ]);
+  });
+
+  test("the full fixture sets every key sense-events reads", async () => {
+    const result = await loadConfigFile(join(FIXTURES, "butler-sos-full.yaml"));
+    expect(result as unknown).toStrictEqual({
+      ok: true,
+      warnings: [],
+      file: join(FIXTURES, "butler-sos-full.yaml"),
+      config: fullConfig(FIXTURES),
+    });
+  });
+});
+
+describe("errors", () => {
+  test("a YAML syntax error is one issue at file:line:col", () => {
+    const result = parseConfigText("Butler-SOS:\n  userEvents:\n    enable: true\n   tags: []\n", {
+      file: "bad.yaml",
+    });
+    expect(result).toStrictEqual({
+      ok: false,
+      errors: [{ path: "bad.yaml:4:1", message: "All mapping items must start at the same column" }],
+    });
+  });
+
+  test("a duplicate key is a syntax error", () => {
+    const result = parseConfigText("sense-events: {}\nsense-events: {}\n", { file: "dup.yaml" });
+    expect(result).toStrictEqual({
+      ok: false,
+      errors: [{ path: "dup.yaml:2:1", message: "Map keys must be unique" }],
+    });
+  });
+
+  test("the formatted line is config error: <file>:<line>:<col>: <message>", () => {
+    const result = parseConfigText("a: [1,\n", { file: "c.yaml" });
+    expect(result.ok ? [] : result.errors.map(formatConfigIssue)).toStrictEqual([
+      "config error: c.yaml:2:1: Flow sequence in block collection must be sufficiently indented and end with a ]",
+    ]);
+  });
+
+  test("a validation error is formatted as config error: <path>: <problem>", () => {
+    expect(
+      formatConfigIssue({ path: "Butler-SOS.influxdbConfig.version", message: "must be 1, 2 or 3 (got 4)" }),
+    ).toBe("config error: Butler-SOS.influxdbConfig.version: must be 1, 2 or 3 (got 4)");
+  });
+
+  test("an unreadable file is an error", async () => {
+    expect(await loadConfigFile("/nonexistent/sense-events.yaml")).toStrictEqual({
+      ok: false,
+      errors: [{ path: "/nonexistent/sense-events.yaml", message: "cannot read file (ENOENT)" }],
+    });
+  });
+
+  test("an unresolved alias is an error naming the file", () => {
+    const result = parseConfigText("a: *nope\n", { file: "alias.yaml" });
+    expect(result.ok ? [] : result.errors.map((e) => e.path)).toStrictEqual(["alias.yaml"]);
+  });
+
+  test("the config exit code is 78", () => {
+    expect(EXIT_CONFIG).toBe(78);
+  });
+});
+
+describe("defaults", () => {
+  test("an empty file gives the embedded default with relative paths beside the file", () => {
+    const result = parseConfigText("", { file: "/srv/se/empty.yaml" });
+    expect(result.ok && result.config["sense-events"].outbox.path).toBe("/srv/se/sense-events-outbox.sqlite");
+  });
+
+  test("the embedded default listens on UDP 0.0.0.0:9997 and the API on 127.0.0.1:9995 with no destinations (§18 item 66)", () => {
+    const c = defaultConfig();
+    const bs = c["Butler-SOS"];
+    expect({
+      udp: [
+        bs.userEvents.enable,
+        bs.userEvents.udpServerConfig.serverHost,
+        bs.userEvents.udpServerConfig.portUserActivityEvents,
+      ],
+      api: [c["sense-events"].api.enable, c["sense-events"].api.host, c["sense-events"].api.port],
+      destinations: [bs.influxdbConfig.enable, bs.mqttConfig.enable, bs.newRelic.enable],
+      outbox: c["sense-events"].outbox.path,
+    }).toStrictEqual({
+      udp: [true, "0.0.0.0", 9997],
+      api: [true, "127.0.0.1", 9995],
+      destinations: [false, false, false],
+      outbox: join(process.cwd(), "sense-events-outbox.sqlite"),
+    });
+  });
+
+  test("every documented default is applied", () => {
+    const c = defaultConfig();
+    expect(c as unknown).toStrictEqual(defaults(process.cwd()));
+  });
+});
+
+/** The embedded default config, with the outbox beside `dir`. */
+function defaults(dir: string) {
+  return {
+    "Butler-SOS": {
+      userEvents: {
+        enable: true,
+        excludeUser: [],
+        udpServerConfig: {
+          serverHost: "0.0.0.0",
+          portUserActivityEvents: 9997,
+          maxMessageSize: 65507,
+          rateLimit: { enable: false, maxMessagesPerMinute: 600 },
+          enableSourceValidation: false,
+          allowedSources: [],
+          queueMetrics: {
+            influxdb: {
+              enable: false,
+              writeFrequency: 20000,
+              measurementName: "user_events_queue",
+              tags: [],
+            },
+          },
+        },
+        tags: [],
+        sendToMQTT: {
+          enable: false,
+          postTo: {
+            everythingTopic: "qliksense/userevent",
+            sessionStartTopic: "qliksense/userevent/session/start",
+            sessionStopTopic: "qliksense/userevent/session/stop",
+            connectionOpenTopic: "qliksense/userevent/connection/open",
+            connectionCloseTopic: "qliksense/userevent/connection/close",
+          },
+        },
+        sendToInfluxdb: { enable: true },
+        sendToNewRelic: { enable: false, destinationAccount: [], scramble: true },
+      },
+      influxdbConfig: {
+        enable: false,
+        port: 8086,
+        maxBatchSize: 1000,
+        v1Config: { auth: { enable: false }, retentionPolicy: {} },
+        v2Config: {},
+        v3Config: { writeTimeout: 10000 },
+      },
+      mqttConfig: {
+        enable: false,
+        brokerPort: 1883,
+        tls: { enable: false, rejectUnauthorized: true },
+        qos: 0,
+        retain: false,
+        protocolVersion: 4,
+      },
+      newRelic: { enable: false, event: { header: [], attribute: { static: [] } } },
+      thirdPartyToolsCredentials: { newRelic: [] },
+      qlikSenseEvents: {
+        influxdb: { enable: false, writeFrequency: 20000 },
+        eventCount: { enable: false, influxdb: { measurementName: "event_count", tags: [] } },
+      },
+      appNames: { enableAppNameExtract: false, extractInterval: 60000 },
+      cert: {},
+    },
+    "sense-events": {
+      api: { enable: true, host: "127.0.0.1", port: 9995 },
+      events: { capacity: 10000 },
+      sessions: { idleTimeoutMinutes: 30 },
+      udp: { receiveBufferBytes: 8388608 },
+      outbox: {
+        path: join(dir, "sense-events-outbox.sqlite"),
+        memoryItems: 10000,
+        maxBytes: 268435456,
+        shutdownTimeoutMs: 5000,
+      },
+      log: { format: "text", level: "info" },
+      influxdb: { uaTagPrefix: "qs_", flushIntervalMs: 1000, useHttps: false, v3WriteApi: "v2compat" },
+      newRelic: { flushIntervalMs: 1000 },
+      appNames: { verifyServerCert: false },
+    },
+  };
+}
+
+/** What test/fixtures/butler-sos-full.yaml loads as, with paths beside `dir`. */
+function fullConfig(dir: string) {
+  const tag = { name: "qs_env", value: "dev" };
+  return {
+    "Butler-SOS": {
+      userEvents: {
+        enable: true,
+        excludeUser: [
+          { directory: "LAB", userId: "testuser1" },
+          { directory: "LAB", userId: "testuser2" },
+        ],
+        udpServerConfig: {
+          serverHost: "127.0.0.1",
+          portUserActivityEvents: 9997,
+          maxMessageSize: 65507,
+          rateLimit: { enable: true, maxMessagesPerMinute: 6000 },
+          enableSourceValidation: true,
+          allowedSources: ["127.0.0.1", "::1", "10.0.0.0/8", "localhost"],
+          queueMetrics: {
+            influxdb: {
+              enable: true,
+              writeFrequency: 20000,
+              measurementName: "user_events_queue",
+              tags: [tag],
+            },
+          },
+        },
+        tags: [tag, { name: "env2", value: "a b,c=d" }],
+        sendToMQTT: {
+          enable: true,
+          postTo: {
+            everythingTopic: "qliksense/userevent",
+            sessionStartTopic: "qliksense/userevent/session/start",
+            sessionStopTopic: "qliksense/userevent/session/stop",
+            connectionOpenTopic: "qliksense/userevent/connection/open",
+            connectionCloseTopic: null,
+          },
+        },
+        sendToInfluxdb: { enable: true },
+        sendToNewRelic: { enable: true, destinationAccount: ["First NR account"], scramble: true },
+      },
+      influxdbConfig: {
+        enable: true,
+        host: "127.0.0.1",
+        port: 8086,
+        version: 2,
+        maxBatchSize: 1000,
+        v1Config: {
+          dbName: "senseops",
+          auth: { enable: false, username: "influx-user", password: "influx-password" },
+          retentionPolicy: { name: "10d", duration: "10d" },
+        },
+        v2Config: {
+          org: "myorg",
+          bucket: "mybucket",
+          token: "influx-v2-token",
+          retentionDuration: "10d",
+          description: "sense-events user events",
+        },
+        v3Config: {
+          database: "mydatabase",
+          token: "influx-v3-token",
+          writeTimeout: 10000,
+          retentionDuration: "10d",
+          description: "sense-events user events",
+          queryTimeout: 60000,
+        },
+      },
+      mqttConfig: {
+        enable: true,
+        brokerHost: "127.0.0.1",
+        brokerPort: 1883,
+        baseTopic: "butler-sos/",
+        username: "mqtt-user",
+        password: "mqtt-password",
+        tls: {
+          enable: false,
+          ca: join(dir, "certs/mqtt-ca.pem"),
+          cert: join(dir, "certs/mqtt-client.pem"),
+          key: join(dir, "certs/mqtt-client-key.pem"),
+          rejectUnauthorized: true,
+        },
+        qos: 1,
+        retain: false,
+        clientId: "sense-events_full",
+        protocolVersion: 5,
+      },
+      newRelic: {
+        enable: true,
+        event: {
+          url: "http://127.0.0.1:9080",
+          header: [{ name: "X-My-Header", value: "header-secret" }],
+          attribute: { static: [{ name: "service", value: "qlik-sense" }] },
+        },
+      },
+      thirdPartyToolsCredentials: {
+        newRelic: [
+          { accountName: "First NR account", insertApiKey: "nr-insert-key-1", accountId: "1234567" },
+        ],
+      },
+      qlikSenseEvents: {
+        influxdb: { enable: true, writeFrequency: 20000 },
+        eventCount: { enable: true, influxdb: { measurementName: "event_count", tags: [tag] } },
+      },
+      appNames: { enableAppNameExtract: false, extractInterval: 60000, hostIP: "127.0.0.1" },
+      cert: {
+        clientCert: join(dir, "certs/client.pem"),
+        clientCertKey: join(dir, "certs/client_key.pem"),
+        clientCertCA: join(dir, "certs/root.pem"),
+        clientCertPassphrase: "cert-passphrase",
+      },
+      logLevel: "verbose",
+    },
+    "sense-events": {
+      api: { enable: true, host: "127.0.0.1", port: 9995, token: "api-token" },
+      events: { capacity: 10000 },
+      sessions: { idleTimeoutMinutes: 30 },
+      udp: { receiveBufferBytes: 8388608 },
+      outbox: {
+        path: join(dir, "sense-events-outbox.sqlite"),
+        memoryItems: 10000,
+        maxBytes: 268435456,
+        shutdownTimeoutMs: 5000,
+      },
+      log: { level: "info", format: "json" },
+      influxdb: { uaTagPrefix: "qs_", flushIntervalMs: 1000, useHttps: false, v3WriteApi: "v2compat" },
+      newRelic: { flushIntervalMs: 1000 },
+      appNames: { verifyServerCert: false },
+    },
+  };
+}
