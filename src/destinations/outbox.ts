@@ -380,6 +380,8 @@ class OutboxImpl implements Outbox {
   async #deliver(lane: Lane): Promise<void> {
     const destination = lane.destination;
     if (this.#stopped || !destination || lane.inFlight) return;
+    // Overflow still waiting for its transaction is next in line once nothing is spooled before it.
+    if (lane.pending.length > 0 && this.#spool?.count(lane.name) === 0) this.#flushSpool(false);
     const cap = Math.min(destination.maxBatchItems, lane.splitCap);
     const items: string[] = [];
     let bytes = 0;
@@ -398,7 +400,6 @@ class OutboxImpl implements Outbox {
       lastMemSeq = memory.seqs[i] as number;
     }
     if (!full && items.length < cap && this.#spool) {
-      if (lane.pending.length > 0 && this.#spool.count(lane.name) === 0) this.#flushSpool(false);
       for (const row of this.#spoolCall((spool) => spool.peek(lane.name, cap - items.length)) ?? []) {
         const size = Buffer.byteLength(row.payload);
         if (items.length > 0 && bytes + size > destination.maxBatchBytes) break;

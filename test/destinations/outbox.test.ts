@@ -11,6 +11,7 @@ import {
 } from "../../src/destinations/outbox.ts";
 import { openSpool, type Spool } from "../../src/destinations/spool.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
+import { testDestinationContract } from "../support/destination-contract.ts";
 
 /** A destination test double: answers each `send` with the next scripted result (ok when the script is empty). */
 function scripted(
@@ -584,4 +585,54 @@ describe("attach, detach and health", () => {
     expect(d.delivered).toStrictEqual(["a", "b", "c"]);
     expect(lines.some((line) => line.level === "error" && line.msg.includes("spool failed"))).toBe(true);
   });
+});
+
+/**
+ * A minimal JSON-lines-over-HTTP destination, used only to check that the shared contract suite
+ * can fail and pass: it classifies failures the way real destinations must.
+ */
+function httpLinesDestination(url: string): Destination {
+  return {
+    name: "reference",
+    maxBatchItems: 100,
+    maxBatchBytes: 1_000_000,
+    flushIntervalMs: 0,
+    serialize: (event) => [JSON.stringify({ id: event.event.id, action: event.event.action })],
+    send: async (items) => {
+      try {
+        const response = await fetch(url, { method: "POST", body: items.join("\n") });
+        if (response.ok) return { kind: "ok" };
+        return {
+          kind: response.status >= 500 ? "retry" : "rejected",
+          error: `[reference] ${response.status}`,
+        };
+      } catch (error) {
+        return { kind: "retry", error: `[reference] ${(error as Error).message}` };
+      }
+    },
+    close: async () => {},
+  };
+}
+
+testDestinationContract("reference HTTP", async () => {
+  const lines: string[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: async (request) => {
+      lines.push(...(await request.text()).split("\n"));
+      return new Response(null, { status: 204 });
+    },
+  });
+  let running = true;
+  const stop = async () => {
+    if (running) await server.stop(true);
+    running = false;
+  };
+  return {
+    destination: httpLinesDestination(`http://127.0.0.1:${server.port}/write`),
+    received: async () => [...lines],
+    stopReceiver: stop,
+    cleanup: stop,
+  };
 });
