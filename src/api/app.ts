@@ -10,6 +10,11 @@ import { renderMetrics } from "./metrics.ts";
 import { EventsQuerySchema, parseQuery, StreamQuerySchema } from "./query.ts";
 import { createEventStreams, type EventStreamsOptions } from "./sse.ts";
 
+/** The part of Bun's `Server` the stream route uses (Hono passes it as `c.env` under `Bun.serve`). */
+interface BunServer {
+  timeout(request: Request, seconds: number): void;
+}
+
 /** Result of a config reload as `POST /api/config/reload` returns it (spec §14.4). */
 export interface ReloadOutcome {
   status: 200 | 409 | 422;
@@ -100,6 +105,8 @@ export function createApi(deps: ApiDeps): Api {
     const lastEventId = header !== undefined && /^\d{1,16}$/.test(header) ? Number(header) : null;
     const response = streams.open(compileMatcher(parsed.query), lastEventId);
     if (response === null) throw new HTTPException(503, { message: "too many event streams" });
+    // Bun.serve's idle timeout (10 s by default) would cut the stream between 15 s pings.
+    (c.env as Partial<BunServer> | undefined)?.timeout?.(c.req.raw, 0);
     return response;
   });
 

@@ -29,6 +29,12 @@ interface Client {
   matcher: EventMatcher;
   /** While set, events come from the ring (pulled in batches) and live broadcasts are skipped. */
   replayCursor: number | null;
+  /** Frames the socket has not asked for yet. */
+  pending: string[];
+  /** Event frames in `pending` (pings excluded). */
+  behind: number;
+  /** True when the response is waiting for data: the next frame is handed over at once. */
+  waiting: boolean;
 }
 
 /** Events read from the ring per replay chunk. */
@@ -39,8 +45,9 @@ const frame = (event: UserEvent): string =>
   `id: ${event.id}\nevent: user-event\ndata: ${JSON.stringify(event)}\n\n`;
 
 /**
- * Creates the SSE fan-out of spec §13. Each stream is a ReadableStream with a zero high-water mark, so
- * its queue holds exactly what the socket has not accepted yet; that queue length is "events behind".
+ * Creates the SSE fan-out of spec §13. Streams are pull-based: a frame is handed to the response only
+ * when it asks for one, which Bun does once the socket has taken the previous one. Everything else waits
+ * in `pending`, so `behind` is exactly what the client has not taken yet.
  */
 export function createEventStreams(options: EventStreamsOptions): EventStreams {
   const { ring } = options;
@@ -50,46 +57,61 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
   const clients = new Set<Client>();
   let pinger: ReturnType<typeof setInterval> | undefined;
 
-  function drop(client: Client): void {
+  /** Forgets a client and ends its response (a no-op if the other side already cancelled it). */
+  function end(client: Client): void {
     clients.delete(client);
+    client.pending = [];
+    try {
+      client.controller.close();
+    } catch {
+      // Already closed or cancelled.
+    }
     if (clients.size === 0 && pinger !== undefined) {
       clearInterval(pinger);
       pinger = undefined;
     }
   }
 
-  function send(client: Client, chunk: string): void {
-    try {
+  function deliver(client: Client, chunk: string, isEvent: boolean): void {
+    if (client.waiting) {
+      client.waiting = false;
       client.controller.enqueue(chunk);
-    } catch {
-      // The stream was already closed or cancelled by the other side.
-      drop(client);
       return;
     }
-    if (-(client.controller.desiredSize ?? 0) >= maxBehind) {
-      drop(client);
-      // error() discards the queued backlog instead of waiting for the slow client to read it.
-      client.controller.error(new Error("[api] SSE client fell too far behind"));
-    }
+    client.pending.push(chunk);
+    // Closing drops the backlog; the client sees a clean end of stream and may reconnect with Last-Event-ID.
+    if (isEvent && ++client.behind >= maxBehind) end(client);
   }
 
-  /** Enqueues the next replay chunk that has a matching event, or ends the replay. */
-  function replay(client: Client): void {
+  /** Enqueues the next replay chunk with a matching event; false once the replay has caught up. */
+  function replay(client: Client): boolean {
     while (client.replayCursor !== null) {
       const batch = ring.after(client.replayCursor, REPLAY_BATCH);
       const last = batch[batch.length - 1];
       if (last === undefined) {
         client.replayCursor = null;
-        return;
+        return false;
       }
       client.replayCursor = last.id;
       let chunk = "";
       for (const event of batch) if (matchesKeys(eventKeys(event), client.matcher)) chunk += frame(event);
       if (chunk !== "") {
         client.controller.enqueue(chunk);
-        return;
+        return true;
       }
     }
+    return false;
+  }
+
+  function pull(client: Client): void {
+    if (!clients.has(client) || replay(client)) return;
+    if (client.pending.length === 0) {
+      client.waiting = true;
+      return;
+    }
+    client.controller.enqueue(client.pending.join(""));
+    client.pending = [];
+    client.behind = 0;
   }
 
   function open(matcher: EventMatcher, lastEventId: number | null): Response | null {
@@ -98,22 +120,22 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
     const stream = new ReadableStream<string>(
       {
         start(controller) {
-          client = { controller, matcher, replayCursor: lastEventId };
+          client = { controller, matcher, replayCursor: lastEventId, pending: [], behind: 0, waiting: false };
           clients.add(client);
           controller.enqueue(": connected\n\n");
         },
         pull() {
-          if (client?.replayCursor != null) replay(client);
+          if (client !== undefined) pull(client);
         },
         cancel() {
-          if (client !== undefined) drop(client);
+          if (client !== undefined) end(client);
         },
       },
       { highWaterMark: 0 },
     );
     if (pinger === undefined) {
       pinger = setInterval(() => {
-        for (const c of clients) send(c, PING);
+        for (const c of clients) deliver(c, PING, false);
       }, pingIntervalMs);
       pinger.unref();
     }
@@ -133,19 +155,12 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
     for (const client of clients) {
       if (client.replayCursor !== null || !matchesKeys(keys, client.matcher)) continue;
       chunk ??= frame(event);
-      send(client, chunk);
+      deliver(client, chunk, true);
     }
   }
 
   function closeAll(): void {
-    for (const client of clients) {
-      try {
-        client.controller.close();
-      } catch {
-        // Already closed by the client.
-      }
-      drop(client);
-    }
+    for (const client of clients) end(client);
   }
 
   return {

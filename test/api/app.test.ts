@@ -60,7 +60,7 @@ describe("GET /health", () => {
     const { get, state } = setup();
     state.health = { listening: true, address: "0.0.0.0:9997", degraded, destinations: { ...destinations } };
     const res = await get("/health");
-    expect([res.status, (await res.json()).status]).toStrictEqual([200, "degraded"]);
+    expect([res.status, ((await res.json()) as { status: string }).status]).toStrictEqual([200, "degraded"]);
   });
 
   test("a disabled destination does not degrade health", async () => {
@@ -71,7 +71,7 @@ describe("GET /health", () => {
       degraded: false,
       destinations: { mqtt: "disabled" },
     };
-    expect((await (await get("/health")).json()).status).toBe("ok");
+    expect(((await (await get("/health")).json()) as { status: string }).status).toBe("ok");
   });
 
   test("returns 503 unavailable when UDP is not listening", async () => {
