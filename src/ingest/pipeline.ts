@@ -22,16 +22,12 @@ export interface PipelineTarget {
 
 /** The parts of the pipeline that a config reload swaps as a whole. */
 export interface PipelineSettings {
-  /** Source allow-list; null when validation is off. */
+  /** Source allow-list gate (counts nothing, logs throttled); null when validation is off. */
   allows: ((ip: string) => boolean) | null;
-  /** Called for a datagram whose sender is not allowed (throttled logging). */
-  onSourceRejected: (ip: string) => void;
   maxMessageSize: number;
-  /** Rate limiter; null when off. `admit()` is false past the limit. */
+  /** Rate limiter (logs its own throttled warnings); null when off. `admit()` is false past the limit. */
   rateLimit: { admit(): boolean } | null;
-  onTooLarge: (bytes: number) => void;
-  onRateLimited: () => void;
-  processor: DatagramProcessor;
+  onTooLarge: (bytes: number, address: string) => void;
   /** Event-count aggregation (§10.5); null when event counts are off. */
   eventCount: { add(source: string, host: string, origin: string): void } | null;
   /** Destinations to enqueue for, in a fixed order. */
@@ -41,6 +37,8 @@ export interface PipelineSettings {
 /** Collaborators that live for the whole process (not swapped by a reload). */
 export interface PipelineDeps {
   counters: DatagramCounters;
+  /** One processor for the whole run, so ids and timestamps continue across reloads. */
+  processor: DatagramProcessor;
   rejected: {
     add(entry: {
       receivedAt: string;
@@ -70,20 +68,18 @@ export function createPipeline(deps: PipelineDeps, initial: PipelineSettings) {
 
   function handle(msg: Uint8Array, address: string, port: number): void {
     const s = settings;
+    counters.received++;
     if (s.allows !== null && !s.allows(address)) {
       counters.dropped.source_not_allowed++;
-      s.onSourceRejected(address);
       return;
     }
-    counters.received++;
     if (msg.byteLength > s.maxMessageSize) {
       counters.dropped.too_large++;
-      s.onTooLarge(msg.byteLength);
+      s.onTooLarge(msg.byteLength, address);
       return;
     }
     if (s.rateLimit !== null && !s.rateLimit.admit()) {
       counters.dropped.rate_limited++;
-      s.onRateLimited();
       return;
     }
     const started = performance.now();
@@ -98,14 +94,14 @@ export function createPipeline(deps: PipelineDeps, initial: PipelineSettings) {
     deps.processingTimes.record(performance.now() - started);
   }
 
-  function process(
+  function processDatagram(
     s: PipelineSettings,
     msg: Uint8Array,
     address: string,
     port: number,
     receivedAtMs: number,
   ) {
-    const result = s.processor.process(msg, address, receivedAtMs);
+    const result = deps.processor.process(msg, address, receivedAtMs);
     if (result.kind === "rejected") {
       counters.rejected[result.reason]++;
       s.eventCount?.add("Unknown", "Unknown", "Unknown");

@@ -1,0 +1,83 @@
+import type { ReloadOutcome } from "../api/app.ts";
+import { diffConfig, restartRequiredPaths } from "../config/diff.ts";
+import { loadConfigFile } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import { buildSettings, type Settings } from "./settings.ts";
+
+/** Collaborators of {@link createReloader}. */
+export interface ReloaderOptions {
+  /** The config file, or null when running on the embedded default. */
+  configFile: string | null;
+  log: Logger;
+  /** The settings in force. */
+  current: () => Settings;
+  /**
+   * Applies new settings atomically; returns whether UDP was rebound. Throws (changing nothing)
+   * when the new UDP address cannot be bound.
+   */
+  apply: (next: Settings, changed: string[]) => Promise<boolean>;
+}
+
+/** Keeps the settings that only a restart changes (spec §14.4: api.host, api.port, outbox.path). */
+function keepRestartOnly(next: Config, current: Config): Config {
+  const se = next["sense-events"];
+  const cur = current["sense-events"];
+  return {
+    ...next,
+    "sense-events": {
+      ...se,
+      api: { ...se.api, host: cur.api.host, port: cur.api.port },
+      outbox: { ...se.outbox, path: cur.outbox.path },
+    },
+  };
+}
+
+/** Creates the reload of spec §14.4, shared by SIGHUP and `POST /api/config/reload`. */
+export function createReloader(options: ReloaderOptions) {
+  const { configFile, log } = options;
+  let running = false;
+
+  async function reloadOnce(file: string): Promise<ReloadOutcome> {
+    const loaded = await loadConfigFile(file);
+    if (!loaded.ok) {
+      for (const e of loaded.errors) log.error(`[config] reload refused: ${e.path}: ${e.message}`);
+      return { status: 422, body: { reloaded: false, errors: loaded.errors } };
+    }
+    const current = options.current();
+    const changed = diffConfig(current.config, loaded.config);
+    const restartRequired = restartRequiredPaths(changed);
+    const next = await buildSettings(keepRestartOnly(loaded.config, current.config), log);
+    let udpRebound: boolean;
+    try {
+      udpRebound = await options.apply(next, changed);
+    } catch (error) {
+      await Promise.all(next.destinations.all.map((d) => d.close().catch(() => {})));
+      const message = (error as Error).message;
+      log.error(`[config] reload refused: ${message}`);
+      return {
+        status: 422,
+        body: { reloaded: false, errors: [{ path: "Butler-SOS.userEvents.udpServerConfig", message }] },
+      };
+    }
+    log.info(`[config] reloaded ${file}: changed ${changed.join(", ") || "nothing"}`);
+    if (restartRequired.length > 0) log.warn(`[config] restart required for ${restartRequired.join(", ")}`);
+    return { status: 200, body: { reloaded: true, changed, udpRebound, restartRequired } };
+  }
+
+  return {
+    /** Re-reads and applies the config file; 409 without a file or while another reload runs. */
+    async reload(): Promise<ReloadOutcome> {
+      if (configFile === null) {
+        return { status: 409, body: { error: "no config file: running on the embedded default" } };
+      }
+      if (running) return { status: 409, body: { error: "a reload is already running" } };
+      running = true;
+      try {
+        return await reloadOnce(configFile);
+      } finally {
+        running = false;
+      }
+    },
+  };
+}

@@ -1,0 +1,353 @@
+import { createApi } from "../api/app.ts";
+import { redactConfig } from "../config/redact.ts";
+import type { Config } from "../config/schema.ts";
+import {
+  computeQueueMetricsFields,
+  createEventCounter,
+  formatEventCountLines,
+  formatQueueMetricsLine,
+  snapshotIngestTotals,
+} from "../destinations/influx-metrics.ts";
+import { createOutbox } from "../destinations/outbox.ts";
+import { openSpool } from "../destinations/spool.ts";
+import { EventRing } from "../events/ring.ts";
+import { createSessionTracker } from "../events/sessions.ts";
+import { type AppNames, createAppNames } from "../ingest/app-names.ts";
+import { createKernelDropMonitor, type KernelDropMonitor } from "../ingest/kernel-drops.ts";
+import { createPipeline } from "../ingest/pipeline.ts";
+import { createProcessor } from "../ingest/process.ts";
+import { ProcessingTimes } from "../ingest/processing-time.ts";
+import { RejectedLog } from "../ingest/rejected.ts";
+import { startUdpIngest, type UdpIngest } from "../ingest/socket.ts";
+import { createUserAgentParser } from "../ingest/user-agent.ts";
+import type { Logger } from "../log.ts";
+import { createDatagramCounters, type StatsSnapshot } from "../stats.ts";
+import { VERSION } from "../version.ts";
+import { createReloader } from "./reload.ts";
+import { buildSettings, type Settings } from "./settings.ts";
+
+/** Options for {@link startService}. */
+export interface ServiceOptions {
+  config: Config;
+  /** The config file, or null for the embedded default (reload then answers 409). */
+  configFile: string | null;
+  log: Logger;
+}
+
+/** A running receiver. */
+export interface Service {
+  /** Bound UDP address (`0.0.0.0:9997`), or null when user events are off. */
+  readonly udpAddress: string | null;
+  /** API base URL, or null when the API is off. */
+  readonly apiUrl: string | null;
+  /** Re-reads the config file (SIGHUP, POST /api/config/reload). */
+  reload(): ReturnType<ReturnType<typeof createReloader>["reload"]>;
+  /** Graceful shutdown (spec §9): UDP and API first, then flush and spool the outbox. */
+  close(): Promise<void>;
+}
+
+/** Starts UDP ingest, the outbox and destinations, and the HTTP API for a validated config. */
+export async function startService(options: ServiceOptions): Promise<Service> {
+  const { log } = options;
+  const startedAt = Date.now();
+  const counters = createDatagramCounters();
+  const statsTimes = new ProcessingTimes();
+  const intervalTimes = new ProcessingTimes();
+  const userAgents = createUserAgentParser(1000);
+  const rejected = new RejectedLog({ log });
+  const eventCounter = createEventCounter();
+  let settings: Settings = await buildSettings(options.config, log);
+  const se = () => settings.config["sense-events"];
+  const bs = () => settings.config["Butler-SOS"];
+
+  let appNames: AppNames = startAppNames(settings.config, log);
+  const processor = createProcessor({
+    appName: (id) => appNames.lookup(id),
+    userAgents,
+    isExcluded: settings.isExcluded,
+  });
+  const ring = new EventRing(se().events.capacity);
+  const sessions = createSessionTracker({ idleTimeoutMinutes: se().sessions.idleTimeoutMinutes });
+
+  const spoolPath = se().outbox.path;
+  const spool = spoolPath === "" ? null : openSpool(spoolPath, log);
+  const outbox = createOutbox({
+    spool,
+    spoolFailed: spoolPath !== "" && spool === null,
+    memoryItems: se().outbox.memoryItems,
+    maxBytes: se().outbox.maxBytes,
+    log,
+  });
+  for (const destination of settings.destinations.all) outbox.attach(destination);
+
+  let udp: UdpIngest | null = null;
+  let kernel: KernelDropMonitor | null = null;
+  const api = se().api.enable
+    ? createApi({
+        ring,
+        sessions,
+        rejected: () => ({ rejected: rejected.list(), counts: { ...rejected.counts } }),
+        stats: () => stats(),
+        health: () => ({
+          listening: udp?.listening ?? false,
+          address: udp?.address ?? null,
+          degraded: outbox.degraded || settings.allowListFailedClosed,
+          destinations: Object.fromEntries(
+            Object.entries(outbox.stats()).map(([name, s]) => [name, s.state]),
+          ),
+        }),
+        config: () => redactConfig(settings.config),
+        reload: () => reloader.reload(),
+        token: () => se().api.token || undefined,
+        version: VERSION,
+        startedAt,
+        log,
+      })
+    : null;
+
+  const pipeline = createPipeline(
+    {
+      counters,
+      processor,
+      rejected,
+      store: (event) => {
+        ring.push(event);
+        sessions.update(event);
+        api?.broadcast(event);
+      },
+      enqueue: (name, items) => outbox.enqueue(name, items),
+      processingTimes: {
+        record(ms) {
+          statsTimes.record(ms);
+          intervalTimes.record(ms);
+        },
+      },
+      log,
+    },
+    pipelineSettings(settings),
+  );
+
+  function pipelineSettings(s: Settings) {
+    const f = s.features;
+    return { ...s.pipeline, eventCount: f.eventCount ? eventCounter : null };
+  }
+
+  async function bindUdp(config: Config): Promise<UdpIngest | null> {
+    const ue = config["Butler-SOS"].userEvents;
+    if (!ue.enable) {
+      log.warn("[udp] user events are disabled (Butler-SOS.userEvents.enable: false): no UDP listener");
+      return null;
+    }
+    const bound = await startUdpIngest({
+      host: ue.udpServerConfig.serverHost,
+      port: ue.udpServerConfig.portUserActivityEvents,
+      receiveBufferBytes: config["sense-events"].udp.receiveBufferBytes,
+      onDatagram: pipeline.handle,
+      log,
+    });
+    return bound;
+  }
+
+  function stats(): StatsSnapshot {
+    const kernelSnap = kernel?.snapshot() ?? { raw: null, sinceStart: null };
+    const { acceptedBySource, ...datagrams } = counters;
+    return {
+      uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
+      datagrams,
+      acceptedBySource,
+      processingMs: statsTimes.summary(),
+      udp: {
+        address: udp?.address ?? null,
+        receiveBufferRequested: se().udp.receiveBufferBytes,
+        receiveBufferEffective: udp?.receiveBufferEffective ?? null,
+        kernelRcvbufErrors: kernelSnap.raw,
+        kernelRcvbufErrorsSinceStart: kernelSnap.sinceStart,
+      },
+      events: { stored: ring.size, capacity: ring.capacity },
+      sessions: { active: sessions.count },
+      appNames: appNames.stats(),
+      userAgentCache: userAgents.stats(),
+      destinations: outbox.stats(),
+    };
+  }
+
+  // Periodic work: throttled-log flushes, session expiry, event counts and ingest metrics (§10.5, §10.6).
+  let previousTotals = snapshotIngestTotals(counters);
+  let previousKernel: number | null = null;
+  const metricTimers: ReturnType<typeof setInterval>[] = [];
+  function startMetricTimers(): void {
+    for (const t of metricTimers.splice(0)) clearInterval(t);
+    const f = settings.features;
+    const influx = settings.destinations.influx;
+    if (influx === null) return;
+    const version = bs().influxdbConfig.version ?? 1;
+    if (f.eventCount) {
+      const ec = bs().qlikSenseEvents;
+      metricTimers.push(
+        every(ec.influxdb.writeFrequency, () => {
+          const counts = eventCounter.drain();
+          if (counts.length === 0) return;
+          const lines = formatEventCountLines(counts, {
+            version,
+            measurement: ec.eventCount.influxdb.measurementName,
+            tags: ec.eventCount.influxdb.tags,
+            timeNs: `${Date.now()}000000`,
+          });
+          outbox.enqueue(influx.name, lines);
+        }),
+      );
+    }
+    if (f.queueMetrics) {
+      const qm = bs().userEvents.udpServerConfig.queueMetrics.influxdb;
+      metricTimers.push(
+        every(qm.writeFrequency, () => {
+          const totals = snapshotIngestTotals(counters);
+          const raw = kernel?.snapshot().raw ?? null;
+          const fields = computeQueueMetricsFields(totals, previousTotals, {
+            kernelRcvbufErrors: raw === null ? null : raw - (previousKernel ?? raw),
+            rateLimitCurrent: settings.rateLimiter?.currentRate() ?? 0,
+            processing: intervalTimes.summary(),
+          });
+          previousTotals = totals;
+          previousKernel = raw;
+          intervalTimes.reset();
+          const line = formatQueueMetricsLine(fields, {
+            version,
+            measurement: qm.measurementName,
+            tags: qm.tags,
+            timeNs: `${Date.now()}000000`,
+          });
+          outbox.enqueue(influx.name, [line]);
+        }),
+      );
+    }
+  }
+  startMetricTimers();
+  const housekeeping = every(10_000, () => {
+    rejected.flushExpired();
+    settings.tooLarge.flush();
+    sessions.expire();
+  });
+
+  udp = await bindUdp(settings.config);
+  if (udp !== null) {
+    kernel = createKernelDropMonitor({ ipv6: udp.address.startsWith("["), log });
+    previousKernel = kernel.snapshot().raw;
+  }
+  appNames.start();
+
+  const server = api
+    ? Bun.serve({ hostname: se().api.host, port: se().api.port, fetch: api.app.fetch, idleTimeout: 0 })
+    : null;
+  const apiUrl = server ? `http://${formatHost(server.hostname ?? se().api.host)}:${server.port}` : null;
+  if (apiUrl) log.info(`[api] listening on ${apiUrl}`);
+  log.info(`[outbox] destinations: ${settings.destinations.all.map((d) => d.name).join(", ") || "none"}`);
+  if (settings.allowListSummary) log.info(`[udp] allow-list: ${settings.allowListSummary}`);
+
+  const reloader = createReloader({
+    configFile: options.configFile,
+    log,
+    current: () => settings,
+    apply: async (next, changed) => {
+      // Rebind first: if it fails, nothing else has changed yet.
+      const nextUe = next.config["Butler-SOS"].userEvents;
+      const prevUe = settings.config["Butler-SOS"].userEvents;
+      const rebind =
+        nextUe.enable !== prevUe.enable ||
+        nextUe.udpServerConfig.serverHost !== prevUe.udpServerConfig.serverHost ||
+        nextUe.udpServerConfig.portUserActivityEvents !== prevUe.udpServerConfig.portUserActivityEvents ||
+        next.config["sense-events"].udp.receiveBufferBytes !== se().udp.receiveBufferBytes;
+      if (rebind) await rebindUdp(next.config);
+      const previous = settings;
+      settings = next;
+      processor.update({ isExcluded: next.isExcluded });
+      pipeline.configure(pipelineSettings(next));
+      const names = new Set(next.destinations.all.map((d) => d.name));
+      for (const d of next.destinations.all) outbox.attach(d);
+      for (const d of previous.destinations.all) {
+        if (!names.has(d.name)) outbox.detach(d.name);
+        void d.close().catch(() => {});
+      }
+      ring.resize(se().events.capacity);
+      sessions.setIdleTimeout(se().sessions.idleTimeoutMinutes);
+      if (changed.some((p) => p.startsWith("Butler-SOS.appNames") || p.startsWith("Butler-SOS.cert"))) {
+        appNames.close();
+        appNames = startAppNames(next.config, log);
+        appNames.start();
+      }
+      startMetricTimers();
+      return rebind;
+    },
+  });
+
+  /** Rebinds UDP for a reload; on failure the old binding is restored and the error re-thrown. */
+  async function rebindUdp(config: Config): Promise<void> {
+    const old = udp;
+    const ue = config["Butler-SOS"].userEvents.udpServerConfig;
+    const samePort = old !== null && old.port === ue.portUserActivityEvents;
+    // On the same port the old socket must go first, or the new bind fails with EADDRINUSE.
+    if (samePort) await old.close();
+    try {
+      udp = await bindUdp(config);
+    } catch (error) {
+      if (samePort) udp = await bindUdp(settings.config);
+      throw error;
+    }
+    if (!samePort) await old?.close();
+  }
+
+  let closing: Promise<void> | null = null;
+  return {
+    get udpAddress() {
+      return udp?.address ?? null;
+    },
+    apiUrl,
+    reload: () => reloader.reload(),
+    close() {
+      closing ??= (async () => {
+        await udp?.close();
+        kernel?.close();
+        api?.closeStreams();
+        server?.stop(true);
+        clearInterval(housekeeping);
+        for (const t of metricTimers) clearInterval(t);
+        appNames.close();
+        const { lost } = await outbox.flush(se().outbox.shutdownTimeoutMs);
+        if (lost > 0) log.warn(`[outbox] ${lost} items lost at shutdown (no spool)`);
+        await outbox.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Creates the app-name lookup for a config (disabled when app names are off). */
+function startAppNames(config: Config, log: Logger): AppNames {
+  const bs = config["Butler-SOS"];
+  const enabled = bs.userEvents.enable && bs.appNames.enableAppNameExtract;
+  return createAppNames({
+    enabled,
+    hostIP: bs.appNames.hostIP ?? "",
+    intervalMs: bs.appNames.extractInterval,
+    cert: {
+      clientCert: bs.cert.clientCert ?? "",
+      clientCertKey: bs.cert.clientCertKey ?? "",
+      clientCertCA: bs.cert.clientCertCA,
+      clientCertPassphrase: bs.cert.clientCertPassphrase,
+    },
+    verifyServerCert: config["sense-events"].appNames.verifyServerCert,
+    log,
+  });
+}
+
+/** An unref'd interval. */
+function every(ms: number, fn: () => void): ReturnType<typeof setInterval> {
+  const timer = setInterval(fn, ms);
+  timer.unref();
+  return timer;
+}
+
+/** Brackets an IPv6 host for a URL. */
+function formatHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}

@@ -1,0 +1,71 @@
+import { type ActiveFeatures, activeFeatures } from "../config/features.ts";
+import type { Config } from "../config/schema.ts";
+import { createAllowList, createSourceGate } from "../ingest/allow-list.ts";
+import { createExcluder } from "../ingest/exclude.ts";
+import {
+  createRateLimiter,
+  createTooLargeWarner,
+  type RateLimiter,
+  type TooLargeWarner,
+} from "../ingest/limits.ts";
+import type { PipelineSettings } from "../ingest/pipeline.ts";
+import type { Logger } from "../log.ts";
+import { type BuiltDestinations, buildDestinations } from "./destinations.ts";
+
+/** Everything derived from one config that a reload replaces as a whole. */
+export interface Settings {
+  config: Config;
+  features: ActiveFeatures;
+  destinations: BuiltDestinations;
+  pipeline: Omit<PipelineSettings, "eventCount">;
+  isExcluded: (userDirectory: string, userId: string) => boolean;
+  rateLimiter: RateLimiter | null;
+  tooLarge: TooLargeWarner;
+  /** True when source validation is on but no entry is usable (spec §8.3: fails closed). */
+  allowListFailedClosed: boolean;
+  allowListSummary: string | null;
+}
+
+/**
+ * Builds the reloadable parts from a validated config: allow-list (resolving hostnames), limits,
+ * excludeUser matcher and destinations. Nothing here binds sockets or starts timers.
+ */
+export async function buildSettings(config: Config, log: Logger): Promise<Settings> {
+  const bs = config["Butler-SOS"];
+  const udp = bs.userEvents.udpServerConfig;
+  const features = activeFeatures(config);
+  for (const warning of features.warnings) log.warn(`[config] ${warning}`);
+
+  let allows: ((ip: string) => boolean) | null = null;
+  let allowListFailedClosed = false;
+  let allowListSummary: string | null = null;
+  if (udp.enableSourceValidation) {
+    const list = await createAllowList(udp.allowedSources, { log });
+    const gate = createSourceGate(list, log);
+    allows = (ip) => gate.admit(ip);
+    allowListFailedClosed = list.failedClosed;
+    allowListSummary = list.summary;
+  }
+  const rateLimiter = udp.rateLimit.enable
+    ? createRateLimiter({ maxPerMinute: udp.rateLimit.maxMessagesPerMinute, log })
+    : null;
+  const tooLarge = createTooLargeWarner({ maxMessageSize: udp.maxMessageSize, log });
+  const destinations = buildDestinations(config, features, log);
+  return {
+    config,
+    features,
+    destinations,
+    pipeline: {
+      allows,
+      maxMessageSize: udp.maxMessageSize,
+      rateLimit: rateLimiter,
+      onTooLarge: (bytes, address) => tooLarge.record(bytes, address),
+      targets: destinations.forEvents,
+    },
+    isExcluded: createExcluder(bs.userEvents.excludeUser),
+    rateLimiter,
+    tooLarge,
+    allowListFailedClosed,
+    allowListSummary,
+  };
+}
