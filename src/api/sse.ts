@@ -6,7 +6,7 @@ export interface EventStreamsOptions {
   ring: EventRing;
   /** Most concurrent streams; the next one gets 503. @default 100 */
   maxStreams?: number;
-  /** Queued events at which a slow client is disconnected. @default 1000 */
+  /** Frames (events and pings) the client has not taken at which it is disconnected. @default 1000 */
   maxBehind?: number;
   /** Interval of the `: ping` comment, in ms. @default 15000 */
   pingIntervalMs?: number;
@@ -31,8 +31,6 @@ interface Client {
   replayCursor: number | null;
   /** Frames the socket has not asked for yet. */
   pending: string[];
-  /** Event frames in `pending` (pings excluded). */
-  behind: number;
   /** True when the response is waiting for data: the next frame is handed over at once. */
   waiting: boolean;
 }
@@ -47,7 +45,7 @@ const frame = (event: UserEvent): string =>
 /**
  * Creates the SSE fan-out of spec §13. Streams are pull-based: a frame is handed to the response only
  * when it asks for one, which Bun does once the socket has taken the previous one. Everything else waits
- * in `pending`, so `behind` is exactly what the client has not taken yet.
+ * in `pending`, whose length is how far the client is behind.
  */
 export function createEventStreams(options: EventStreamsOptions): EventStreams {
   const { ring } = options;
@@ -72,7 +70,7 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
     }
   }
 
-  function deliver(client: Client, chunk: string, isEvent: boolean): void {
+  function deliver(client: Client, chunk: string): void {
     if (client.waiting) {
       client.waiting = false;
       client.controller.enqueue(chunk);
@@ -80,7 +78,8 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
     }
     client.pending.push(chunk);
     // Closing drops the backlog; the client sees a clean end of stream and may reconnect with Last-Event-ID.
-    if (isEvent && ++client.behind >= maxBehind) end(client);
+    // Pings count too, so a dead peer on a quiet system is dropped after maxBehind pings.
+    if (client.pending.length >= maxBehind) end(client);
   }
 
   /** Enqueues the next replay chunk with a matching event; false once the replay has caught up. */
@@ -111,7 +110,6 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
     }
     client.controller.enqueue(client.pending.join(""));
     client.pending = [];
-    client.behind = 0;
   }
 
   function open(matcher: EventMatcher, lastEventId: number | null): Response | null {
@@ -120,7 +118,7 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
     const stream = new ReadableStream<string>(
       {
         start(controller) {
-          client = { controller, matcher, replayCursor: lastEventId, pending: [], behind: 0, waiting: false };
+          client = { controller, matcher, replayCursor: lastEventId, pending: [], waiting: false };
           clients.add(client);
           controller.enqueue(": connected\n\n");
         },
@@ -135,7 +133,7 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
     );
     if (pinger === undefined) {
       pinger = setInterval(() => {
-        for (const c of clients) deliver(c, PING, false);
+        for (const c of clients) deliver(c, PING);
       }, pingIntervalMs);
       pinger.unref();
     }
@@ -143,7 +141,6 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
       headers: {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache",
-        connection: "keep-alive",
       },
     });
   }
@@ -155,7 +152,7 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
     for (const client of clients) {
       if (client.replayCursor !== null || !matchesKeys(keys, client.matcher)) continue;
       chunk ??= frame(event);
-      deliver(client, chunk, true);
+      deliver(client, chunk);
     }
   }
 
