@@ -32,7 +32,8 @@ const lint = await step("lint", ["node_modules/.bin/biome", "check", "src", "tes
 if (lint.code !== 0) failures.push("lint");
 const typecheck = await step("typecheck", ["node_modules/.bin/tsc", "--noEmit"]);
 if (typecheck.code !== 0) failures.push("typecheck");
-const tests = await step("tests", [bun, "test", ...process.argv.slice(2)]);
+// bunfig's [test] timeout is ignored and the preload's default does not always reach every file.
+const tests = await step("tests", [bun, "test", "--timeout", "60000", ...process.argv.slice(2)]);
 if (tests.code !== 0) failures.push("tests");
 
 const passed = Number(/^\s*(\d+) pass$/m.exec(tests.text)?.[1] ?? 0);
