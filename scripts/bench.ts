@@ -1,0 +1,541 @@
+/**
+ * The performance benchmark of sense-events (issue 4): starts the compiled binary and the real test services
+ * (InfluxDB 1.x, mosquitto) on loopback, and measures ingest, end-to-end delivery, API latency under load,
+ * resources and the in-process hot path. Prints Markdown tables and writes docs/bench-results.json.
+ *
+ *   bun scripts/bench.ts [--quick] [--runs=3] [--only=ingest,e2e,api,resources,hot]
+ *                        [--binary=dist/sense-events-linux-x64 | --source] [--build]
+ *                        [--rmem-max=BYTES] [--json=docs/bench-results.json]
+ *
+ * Every figure is the median of `--runs` runs, with min and max. `--quick` is one short run of each.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join, resolve } from "node:path";
+import { type App, type AppConfig, startApp, startBareReceiver } from "./bench/app.ts";
+import { countUserEvents, influxOwnRate, userEventLines } from "./bench/influx.ts";
+import { burst, type CountingReceiver, type IngestOptions, settle, stepRates } from "./bench/ingest.ts";
+import { buildCSender, type SenderKind, send, writeDatagramFile } from "./bench/sender.ts";
+import { markdownTable, num, percentile, range, type Summary, summarize } from "./bench/stats.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const args = new Map(
+  process.argv.slice(2).map((a) => {
+    const [k, ...v] = a.replace(/^--/, "").split("=");
+    return [k ?? "", v.length > 0 ? v.join("=") : "true"] as const;
+  }),
+);
+const quick = args.has("quick");
+const runs = Number(args.get("runs") ?? (quick ? 1 : 3));
+const only = new Set((args.get("only") ?? "ingest,api,resources,e2e,hot").split(","));
+const jsonPath = resolve(ROOT, args.get("json") ?? "docs/bench-results.json");
+const binary = resolve(ROOT, args.get("binary") ?? "dist/sense-events-linux-x64");
+const bun = process.execPath;
+const command = args.has("source") ? [bun, join(ROOT, "src/main.ts")] : [binary];
+
+const results: Record<string, unknown> = {};
+const tables: string[] = [];
+const log = (line: string) => console.error(`[bench] ${line}`);
+
+// ---- machine ----------------------------------------------------------------------------------------
+
+const sysctl = (key: string) => readFileSync(`/proc/sys/${key.replaceAll(".", "/")}`, "utf8").trim();
+const rmemBefore = sysctl("net.core.rmem_max");
+const rmemMax = args.get("rmem-max");
+if (rmemMax) {
+  const r = spawnSync("sysctl", ["-w", `net.core.rmem_max=${rmemMax}`], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`[bench] sysctl failed (root needed): ${r.stderr}`);
+}
+const machine = {
+  nproc: os.cpus().length,
+  cpu: os.cpus()[0]?.model ?? "?",
+  memoryMiB: Math.round(os.totalmem() / 2 ** 20),
+  kernel: os.release(),
+  bun: Bun.version,
+  rmemMax: Number(sysctl("net.core.rmem_max")),
+  rmemMaxChangedFrom: rmemMax ? Number(rmemBefore) : null,
+  rmemDefault: Number(sysctl("net.core.rmem_default")),
+  loadavgAtStart: os.loadavg().map((l) => Number(l.toFixed(2))),
+  command: `bun scripts/bench.ts ${process.argv.slice(2).join(" ")}`.trim(),
+  runs,
+  startedAt: new Date().toISOString(),
+};
+results.machine = machine;
+
+// ---- preparation ------------------------------------------------------------------------------------
+
+if (!args.has("source") && (args.has("build") || !existsSync(binary))) {
+  log("building the binary: bun scripts/build.ts --only linux-x64");
+  const b = spawnSync(bun, [join(ROOT, "scripts/build.ts"), "--only", "linux-x64"], { stdio: "inherit" });
+  if (b.status !== 0 || !existsSync(binary)) throw new Error("[bench] build failed");
+}
+const hasC = buildCSender();
+const file = writeDatagramFile("datagrams", 4000);
+const steps = [50_000, 100_000, 200_000, 300_000, 400_000, 500_000, 600_000, 800_000, 1_000_000];
+const stepSeconds = quick ? 1 : 2;
+
+/** Repeats an async measurement `runs` times. */
+async function repeat<T>(n: number, fn: (run: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(await fn(i));
+  return out;
+}
+
+const pick = <T>(xs: T[], f: (x: T) => number): Summary => summarize(xs.map(f));
+
+/** The app's datagram count for the ingest tests (received past the allow-list). */
+const appReceiver = (app: App): CountingReceiver => ({
+  udpPort: app.udpPort,
+  count: async () => (await app.stats()).datagrams.received,
+});
+
+// ---- sender choice ----------------------------------------------------------------------------------
+
+async function chooseSender(): Promise<SenderKind> {
+  const kinds: SenderKind[] = hasC ? ["c-sendmmsg", "bun-sendMany"] : ["bun-sendMany"];
+  const speeds: Record<string, number[]> = {};
+  const rx = await startBareReceiver();
+  try {
+    for (let i = 0; i < 3; i++) {
+      for (const kind of kinds) {
+        const r = await send(kind, rx.udpPort, file, 100_000, 0, 30);
+        speeds[kind] = [...(speeds[kind] ?? []), r.sent / r.seconds];
+        await settle(async () => (await rx.count()).received, 100, 2000);
+      }
+    }
+  } finally {
+    await rx.close();
+  }
+  const summary = Object.fromEntries(Object.entries(speeds).map(([k, v]) => [k, summarize(v)]));
+  results.senders = summary;
+  const best = kinds.reduce((a, b) =>
+    (summary[a]?.median ?? 0) >= (summary[b]?.median ?? 0) ? a : b,
+  ) as SenderKind;
+  tables.push(
+    `### Sender speed (100,000 datagrams at full speed into the bare socket, 3 runs)\n\n${markdownTable(
+      ["sender", "datagrams/s"],
+      Object.entries(summary).map(([k, s]) => [k + (k === best ? " (used)" : ""), range(s)]),
+    )}`,
+  );
+  return best;
+}
+
+// ---- ingest -----------------------------------------------------------------------------------------
+
+async function ingest(sender: SenderKind): Promise<void> {
+  const o: IngestOptions = { sender, file, seconds: stepSeconds, steps, maxLossPct: 0.1 };
+  const perRun: {
+    bare: Awaited<ReturnType<typeof stepRates>>;
+    app: Awaited<ReturnType<typeof stepRates>>;
+    bareBurst: Awaited<ReturnType<typeof burst>>;
+    appBurst: Awaited<ReturnType<typeof burst>>;
+  }[] = [];
+  for (let run = 0; run < runs; run++) {
+    log(`ingest run ${run + 1}/${runs}: bare socket`);
+    const bareRx = await startBareReceiver();
+    const bareCount: CountingReceiver = {
+      udpPort: bareRx.udpPort,
+      count: async () => (await bareRx.count()).received,
+    };
+    const bare = await stepRates(bareCount, o);
+    const bareBurst = await burst(bareCount, o, 100_000);
+    await bareRx.close();
+    log(`ingest run ${run + 1}/${runs}: sense-events (bare best ${num(bare.best)}/s)`);
+    const app = await startApp(command, {});
+    const appRx = appReceiver(app);
+    const appSteps = await stepRates(appRx, o);
+    const appBurst = await burst(appRx, o, 100_000);
+    await app.close();
+    log(`ingest run ${run + 1}/${runs}: sense-events best ${num(appSteps.best)}/s`);
+    perRun.push({ bare, app: appSteps, bareBurst, appBurst });
+  }
+  const ratio = pick(perRun, (r) => (100 * r.app.best) / r.bare.best);
+  const summary = {
+    appBestRate: pick(perRun, (r) => r.app.best),
+    bareBestRate: pick(perRun, (r) => r.bare.best),
+    ratioPct: ratio,
+    appLimitedBy: perRun.map((r) => r.app.limitedBy),
+    bareLimitedBy: perRun.map((r) => r.bare.limitedBy),
+    appBurstKeptPct: pick(perRun, (r) => 100 - r.appBurst.lossPct),
+    bareBurstKeptPct: pick(perRun, (r) => 100 - r.bareBurst.lossPct),
+    appBurstReceiveRate: pick(perRun, (r) => r.appBurst.receiveRate),
+    bareBurstReceiveRate: pick(perRun, (r) => r.bareBurst.receiveRate),
+    burstSendRate: pick(perRun, (r) => r.appBurst.sendRate),
+    runs: perRun,
+  };
+  results.ingest = summary;
+  const limited = (xs: string[]) => (xs.every((x) => x === "loss") ? "" : ` (stopped by: ${xs.join(", ")})`);
+  tables.push(
+    `### Ingest only (no destinations), ${stepSeconds} s per step, loss limit 0.1 %\n\n${markdownTable(
+      ["figure", "sense-events", "bare node:dgram socket", "target"],
+      [
+        [
+          "highest paced rate with < 0.1 % loss, events/s",
+          range(summary.appBestRate) + limited(summary.appLimitedBy),
+          range(summary.bareBestRate) + limited(summary.bareLimitedBy),
+          "≥ 200,000",
+        ],
+        ["sense-events / bare socket, %", range(ratio, 0), "100", "≥ 50"],
+        [
+          "100,000 burst at full speed, % kept",
+          range(summary.appBurstKeptPct, 2),
+          range(summary.bareBurstKeptPct, 2),
+          "≥ 99",
+        ],
+        [
+          "burst intake rate, datagrams/s",
+          range(summary.appBurstReceiveRate),
+          range(summary.bareBurstReceiveRate),
+          "",
+        ],
+        ["burst send rate, datagrams/s", range(summary.burstSendRate), "", ""],
+      ],
+    )}`,
+  );
+}
+
+// ---- API under load and RSS with 100,000 events ------------------------------------------------------
+
+async function timeRequest(url: string): Promise<number> {
+  const t = performance.now();
+  const res = await fetch(url);
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`[bench] ${url}: ${res.status}`);
+  return performance.now() - t;
+}
+
+async function apiUnderLoad(sender: SenderKind): Promise<void> {
+  const floodSeconds = quick ? 3 : 5;
+  const perRun = await repeat(runs, async (run) => {
+    log(`api run ${run + 1}/${runs}`);
+    const app = await startApp(command, { capacity: 100_000 });
+    try {
+      const rx = appReceiver(app);
+      const rssIdle = app.rss();
+      await send(sender, app.udpPort, file, 100_000, 50_000, 30);
+      await settle(rx.count);
+      const stats = await app.stats();
+      await Bun.sleep(500);
+      const rss100k = app.rss();
+      const events = `${app.api}/api/events?limit=100&user=testuser3`;
+      const health = `${app.api}/health`;
+      const idle = { health: [] as number[], events: [] as number[] };
+      for (let i = 0; i < 50; i++) {
+        idle.health.push(await timeRequest(health));
+        idle.events.push(await timeRequest(events));
+      }
+      const flood = { health: [] as number[], events: [] as number[] };
+      const before = (await app.stats()).datagrams.received;
+      const sending = send(sender, app.udpPort, file, 200_000 * floodSeconds, 200_000, floodSeconds * 3);
+      let done = false;
+      void sending.then(() => {
+        done = true;
+      });
+      await Bun.sleep(200);
+      while (!done) {
+        flood.health.push(await timeRequest(health));
+        flood.events.push(await timeRequest(events));
+        await Bun.sleep(5);
+      }
+      const sent = (await sending).sent;
+      const received = (await settle(rx.count)) - before;
+      return {
+        stored: stats.events.stored,
+        rssIdle,
+        rss100k,
+        idle,
+        flood,
+        floodLossPct: (100 * (sent - received)) / sent,
+      };
+    } finally {
+      await app.close();
+    }
+  });
+  const lat = (f: (r: (typeof perRun)[number]) => number[], p: number) =>
+    pick(perRun, (r) => percentile(f(r), p));
+  const summary = {
+    floodRate: 200_000,
+    floodSeconds,
+    healthFlood: { p50: lat((r) => r.flood.health, 50), p99: lat((r) => r.flood.health, 99) },
+    eventsFlood: { p50: lat((r) => r.flood.events, 50), p99: lat((r) => r.flood.events, 99) },
+    healthIdle: { p50: lat((r) => r.idle.health, 50), p99: lat((r) => r.idle.health, 99) },
+    eventsIdle: { p50: lat((r) => r.idle.events, 50), p99: lat((r) => r.idle.events, 99) },
+    samplesDuringFlood: pick(perRun, (r) => r.flood.health.length),
+    floodLossPct: pick(perRun, (r) => r.floodLossPct),
+    storedEvents: pick(perRun, (r) => r.stored),
+    rssIdleMiB: pick(perRun, (r) => r.rssIdle / 2 ** 20),
+    rss100kMiB: pick(perRun, (r) => r.rss100k / 2 ** 20),
+  };
+  results.api = summary;
+  tables.push(
+    `### API latency, ms (100,000 events stored; user filter matches 1 in 10)\n\n${markdownTable(
+      ["request", "idle p50", "idle p99", `during ${num(200_000)}/s flood p50`, "flood p99", "target"],
+      [
+        [
+          "GET /health",
+          range(summary.healthIdle.p50, 1),
+          range(summary.healthIdle.p99, 1),
+          range(summary.healthFlood.p50, 1),
+          range(summary.healthFlood.p99, 1),
+          "p99 < 100 during flood",
+        ],
+        [
+          "GET /api/events?limit=100&user=testuser3",
+          range(summary.eventsIdle.p50, 1),
+          range(summary.eventsIdle.p99, 1),
+          range(summary.eventsFlood.p50, 1),
+          range(summary.eventsFlood.p99, 1),
+          "< 20",
+        ],
+      ],
+    )}\n\nRequests are sequential (one in flight), ${range(summary.samplesDuringFlood)} of each during the ${floodSeconds} s flood; datagram loss during the flood ${range(summary.floodLossPct, 2)} %.`,
+  );
+}
+
+// ---- resources --------------------------------------------------------------------------------------
+
+async function startup(): Promise<void> {
+  const samples = await repeat(Math.max(5, runs * 2), async () => {
+    const app = await startApp(command, {});
+    await Bun.sleep(1000);
+    const rss = app.rss();
+    await app.close();
+    return { ms: app.startupMs, rss };
+  });
+  results.startup = {
+    ms: pick(samples, (s) => s.ms),
+    rssIdleMiB: pick(samples, (s) => s.rss / 2 ** 20),
+  };
+}
+
+// ---- end to end -------------------------------------------------------------------------------------
+
+async function endToEnd(sender: SenderKind): Promise<void> {
+  const { startInfluxdb } = await import("../test/support/influxdb.ts");
+  const { startMosquitto } = await import("../test/support/mosquitto.ts");
+  const influx = await startInfluxdb();
+  const broker = await startMosquitto();
+  const e2eSteps = [10_000, 20_000, 40_000, 60_000, 80_000, 100_000, 120_000, 150_000];
+  const seconds = quick ? 3 : 5;
+  const graceMs = 3000;
+  const steadySeconds = quick ? 15 : 60;
+  const steadyRate = Number(args.get("steady-rate") ?? 20_000);
+  try {
+    const lines = userEventLines(quick ? 50_000 : 200_000, Date.now() - 3_600_000);
+    const own = await repeat(runs, (run) => influxOwnRate(influx.url, `bench_own_${run}`, lines, 5000));
+    const perRun = await repeat(runs, async (run) => {
+      const db = `bench_e2e_${run}`;
+      const influxConfig = { port: influx.port, dbName: db, maxBatchSize: 5000 };
+      const config: AppConfig = { capacity: 10_000, influx: influxConfig, mqtt: { port: broker.port } };
+      const app = await startApp(command, config);
+      const counter = await startMqttCounter(broker.url, "qliksense/userevent");
+      const stepsRun: {
+        target: number;
+        sent: number;
+        accepted: number;
+        influx: number;
+        mqtt: number;
+        landedMs: number;
+        pass: boolean;
+      }[] = [];
+      let best = 0;
+      let rssSteady = Number.NaN;
+      try {
+        log(`e2e run ${run + 1}/${runs}`);
+        for (const rate of e2eSteps) {
+          const acc0 = (await app.stats()).datagrams.accepted;
+          const in0 = await countUserEvents(influx.url, db);
+          const mq0 = await counter.count();
+          const start = performance.now();
+          const sent = (await send(sender, app.udpPort, file, rate * seconds, rate, seconds * 3)).sent;
+          const deadline = performance.now() + graceMs;
+          let landed = { influx: 0, mqtt: 0 };
+          let landedMs = Number.NaN;
+          while (performance.now() < deadline) {
+            landed = {
+              influx: (await countUserEvents(influx.url, db)) - in0,
+              mqtt: (await counter.count()) - mq0,
+            };
+            if (landed.influx >= sent && landed.mqtt >= sent) {
+              landedMs = performance.now() - start;
+              break;
+            }
+            await Bun.sleep(100);
+          }
+          const accepted = (await app.stats()).datagrams.accepted - acc0;
+          const pass = accepted === sent && landed.influx === sent && landed.mqtt === sent;
+          stepsRun.push({
+            target: rate,
+            sent,
+            accepted,
+            influx: landed.influx,
+            mqtt: landed.mqtt,
+            landedMs,
+            pass,
+          });
+          log(
+            `e2e ${num(rate)}/s: sent ${sent}, accepted ${accepted}, influx ${landed.influx}, mqtt ${landed.mqtt}`,
+          );
+          if (!pass) break;
+          best = rate;
+        }
+        // Steady load for the RSS figure, on a fresh app so an unfinished backlog does not count.
+      } finally {
+        await counter.close();
+        await app.close();
+      }
+      if (run === 0) {
+        const steadyApp = await startApp(command, {
+          ...config,
+          influx: { ...influxConfig, dbName: `${db}_steady` },
+        });
+        try {
+          log(`steady load ${num(steadyRate)}/s for ${steadySeconds} s`);
+          await send(
+            sender,
+            steadyApp.udpPort,
+            file,
+            steadyRate * steadySeconds,
+            steadyRate,
+            steadySeconds * 2,
+          );
+          rssSteady = steadyApp.rss();
+        } finally {
+          await steadyApp.close();
+        }
+      }
+      return { steps: stepsRun, best, rssSteady };
+    });
+    const ownRate = summarize(own);
+    const summary = {
+      influxOwnRate: ownRate,
+      bestRate: pick(perRun, (r) => r.best),
+      ratioPct: summarize(perRun.map((r, i) => (100 * r.best) / (own[i] ?? Number.NaN))),
+      stepSeconds: seconds,
+      graceMs,
+      steadyRate,
+      steadySeconds,
+      rssSteadyMiB: summarize(perRun.map((r) => r.rssSteady / 2 ** 20)),
+      runs: perRun,
+    };
+    results.e2e = summary;
+    tables.push(
+      `### End to end into InfluxDB 1.x and MQTT (maxBatchSize 5000, flushIntervalMs 1000; ${seconds} s per step, all must land within ${graceMs / 1000} s after sending ends)\n\n${markdownTable(
+        ["figure", "value", "target"],
+        [
+          ["highest rate with zero loss, events/s", range(summary.bestRate), "≥ 40,000"],
+          [
+            "InfluxDB's own batched ingest rate (POST /write, 5000 lines, one in flight), lines/s",
+            range(ownRate),
+            "",
+          ],
+          ["sense-events / InfluxDB own rate, %", range(summary.ratioPct, 0), "≥ 60"],
+        ],
+      )}`,
+    );
+  } finally {
+    await broker.close();
+    await influx.close();
+  }
+}
+
+async function startMqttCounter(url: string, topic: string) {
+  const child = Bun.spawn([bun, join(import.meta.dir, "bench/mqtt-counter.ts"), url, topic], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("[bench] mqtt counter exited early");
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  const { httpPort } = JSON.parse(text) as { httpPort: number };
+  return {
+    count: async () =>
+      ((await (await fetch(`http://127.0.0.1:${httpPort}/`)).json()) as { received: number }).received,
+    async close() {
+      child.kill("SIGTERM");
+      await child.exited;
+    },
+  };
+}
+
+// ---- hot path ---------------------------------------------------------------------------------------
+
+async function hotPath(): Promise<void> {
+  const samples = await repeat(runs, async () => {
+    const child = Bun.spawn(
+      [bun, join(import.meta.dir, "bench/hot-path.ts"), `--events=${quick ? 50_000 : 200_000}`],
+      {
+        stdout: "pipe",
+        stderr: "inherit",
+      },
+    );
+    const out = await new Response(child.stdout).text();
+    await child.exited;
+    return JSON.parse(out) as Record<string, { cpuUsPerEvent: number }>;
+  });
+  const names = Object.keys(samples[0] ?? {});
+  const summary = Object.fromEntries(
+    names.map((n) => [n, pick(samples, (s) => s[n]?.cpuUsPerEvent ?? Number.NaN)]),
+  );
+  results.hotPath = summary;
+  tables.push(
+    `### Hot path, CPU µs per event (in process, real modules)\n\n${markdownTable(
+      ["case", "CPU µs/event", "events/s per core"],
+      Object.entries(summary).map(([n, s]) => [n, range(s, 2), num(1e6 / s.median)]),
+    )}`,
+  );
+}
+
+// ---- main -------------------------------------------------------------------------------------------
+
+const t0 = performance.now();
+const sender = await chooseSender();
+log(`sender: ${sender}`);
+if (only.has("ingest")) await ingest(sender);
+if (only.has("api")) await apiUnderLoad(sender);
+if (only.has("resources")) await startup();
+if (only.has("e2e")) await endToEnd(sender);
+if (only.has("hot")) await hotPath();
+
+// Resources table, gathered from the sections that ran.
+const api = results.api as { rssIdleMiB: Summary; rss100kMiB: Summary } | undefined;
+const st = results.startup as { ms: Summary; rssIdleMiB: Summary } | undefined;
+const e2e = results.e2e as { rssSteadyMiB: Summary; steadyRate: number; steadySeconds: number } | undefined;
+const resRows: string[][] = [];
+if (st)
+  resRows.push(
+    ["start-up to /health 200, ms", range(st.ms, 0), "< 200"],
+    ["RSS idle, MiB", range(st.rssIdleMiB, 1), "< 80"],
+  );
+if (api)
+  resRows.push([
+    "RSS with 100,000 events stored (events.capacity 100000), MiB",
+    range(api.rss100kMiB, 1),
+    "< 150",
+  ]);
+if (e2e)
+  resRows.push([
+    `RSS after ${e2e.steadySeconds} s at ${num(e2e.steadyRate)}/s into InfluxDB + MQTT, MiB (run 1)`,
+    range(e2e.rssSteadyMiB, 1),
+    "",
+  ]);
+if (resRows.length > 0)
+  tables.push(`### Resources\n\n${markdownTable(["figure", "value", "target"], resRows)}`);
+
+results.finishedAt = new Date().toISOString();
+results.wallSeconds = Math.round((performance.now() - t0) / 1000);
+const header = `## Results\n\n${machine.nproc} CPUs (${machine.cpu}), ${num(machine.memoryMiB)} MiB, Bun ${machine.bun}, net.core.rmem_max=${machine.rmemMax}${
+  machine.rmemMaxChangedFrom === null
+    ? " (not changed)"
+    : ` (raised from ${machine.rmemMaxChangedFrom} by this run)`
+}, load average at start ${machine.loadavgAtStart.join(" ")}. \`${machine.command}\`, ${runs} run(s), median (min–max), ${results.wallSeconds} s.`;
+const markdown = [header, ...tables].join("\n\n");
+results.markdown = markdown;
+writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+console.log(markdown);
