@@ -12,7 +12,7 @@ import { featureSummary } from "./config/features.ts";
 import { defaultConfig, formatConfigIssue, loadConfigFile } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import { createLogger } from "./log.ts";
-import { startService } from "./run/service.ts";
+import { type Service, startService } from "./run/service.ts";
 import { VERSION } from "./version.ts";
 
 const args = parseArgs(process.argv.slice(2));
@@ -70,14 +70,8 @@ async function run(configFile: string | undefined): Promise<void> {
   for (const warning of warnings) log.warn(`[config] ${warning}`);
   log.info(`[config] ${featureSummary(config)}`);
 
-  let service: Awaited<ReturnType<typeof startService>>;
-  try {
-    service = await startService({ config, configFile: configFile ?? null, log });
-  } catch (error) {
-    err(`sense-events: ${(error as Error).message}`);
-    process.exit(EXIT.runtime);
-  }
-
+  // Handlers go in before startup: a signal during startup must not hit the default action (exit 143/129).
+  let service: Service | null = null;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -86,6 +80,8 @@ async function run(configFile: string | undefined): Promise<void> {
     }
     stopping = true;
     log.info(`[main] ${signal} received: shutting down`);
+    // Received during startup: nothing is queued yet, so there is nothing to flush.
+    if (service === null) process.exit(EXIT.ok);
     service.close().then(
       () => process.exit(EXIT.ok),
       (error: Error) => {
@@ -97,6 +93,20 @@ async function run(configFile: string | undefined): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGHUP", () => {
-    service.reload().then((outcome) => log.info(`[config] SIGHUP reload: ${JSON.stringify(outcome.body)}`));
+    if (service === null || stopping) {
+      log.warn("[config] SIGHUP ignored: the receiver is not running");
+      return;
+    }
+    service.reload().then(
+      (outcome) => log.info(`[config] SIGHUP reload: ${JSON.stringify(outcome.body)}`),
+      (error: Error) => log.error(`[config] SIGHUP reload failed: ${error.message}`),
+    );
   });
+
+  try {
+    service = await startService({ config, configFile: configFile ?? null, log });
+  } catch (error) {
+    err(`sense-events: ${(error as Error).message}`);
+    process.exit(EXIT.runtime);
+  }
 }
