@@ -1,6 +1,7 @@
 import type { DeliverableEvent } from "../events/event.ts";
 import type { Logger } from "../log.ts";
 import type { Destination, SendResult } from "./destination.ts";
+import { classifyHttp, ERROR_BODY_CHARS, networkRetry } from "./http-result.ts";
 import { createUserEventSerializer, type InfluxVersion, type StaticTag } from "./line-protocol.ts";
 
 /** Options for {@link influxDestination}, taken from `influxdbConfig` and `sense-events.influxdb` (spec §10.1). */
@@ -37,7 +38,7 @@ export interface InfluxWriteTarget {
 }
 
 const GZIP_THRESHOLD = 1024;
-const ERROR_BODY_CHARS = 512;
+const WRITE_FAILED = "[influxdb] write failed: ";
 
 function baseUrl(o: InfluxDestinationOptions): string {
   const host = o.host.includes(":") && !o.host.startsWith("[") ? `[${o.host}]` : o.host;
@@ -86,35 +87,6 @@ export function influxWriteTarget(o: InfluxDestinationOptions): InfluxWriteTarge
     headers: { Authorization: `Token ${v3.token}` },
     timeoutMs: v3.writeTimeout,
   };
-}
-
-/** Parses `Retry-After` (seconds or an HTTP date) into ms; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === "") return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-/** Maps a write response to a result class (spec §9). */
-export async function classifyResponse(res: Response): Promise<SendResult> {
-  if (res.ok) {
-    await res.body?.cancel();
-    return { kind: "ok" };
-  }
-  const text = (await res.text().catch(() => "")).slice(0, ERROR_BODY_CHARS);
-  const error = `[influxdb] write failed: ${res.status}${text ? ` ${text}` : ""}`;
-  const s = res.status;
-  if (s === 401 || s === 403 || s === 404) return { kind: "blocked", error };
-  if (s === 413) return { kind: "too_large", error };
-  if (s === 408 || s === 429 || s >= 500) {
-    const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
-    return retryAfterMs === undefined ? { kind: "retry", error } : { kind: "retry", error, retryAfterMs };
-  }
-  if (s >= 400) return { kind: "rejected", error };
-  // 1xx/3xx that fetch did not resolve: nothing was confirmed, so try again later.
-  return { kind: "retry", error };
 }
 
 /** Parses an InfluxDB duration (`30d`, `1h30m`, `0`, `INF`) into seconds; 0 means keep forever. */
@@ -276,11 +248,9 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
       try {
         const signal = AbortSignal.any([lifetime.signal, AbortSignal.timeout(target.timeoutMs)]);
         const res = await doFetch(target.url, { method: "POST", headers, body, signal });
-        return await classifyResponse(res);
+        return await classifyHttp(res, (status, text) => `${WRITE_FAILED}${status}${text ? ` ${text}` : ""}`);
       } catch (error) {
-        const e = error as Error;
-        const reason = e.name === "TimeoutError" ? `timeout after ${target.timeoutMs} ms` : e.message;
-        return { kind: "retry", error: `[influxdb] write failed: ${reason}` };
+        return networkRetry(error, WRITE_FAILED, target.timeoutMs);
       }
     },
     start(): Promise<void> {

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { DeliverableEvent } from "../events/event.ts";
 import type { Logger } from "../log.ts";
-import type { Destination, SendResult } from "./destination.ts";
+import type { Destination } from "./destination.ts";
+import { classifyHttp, networkRetry } from "./http-result.ts";
 
 /** A `{name, value}` pair from the config (headers, static attributes, tags). */
 export interface NameValue {
@@ -37,7 +38,6 @@ export const NEW_RELIC_MAX_EVENTS = 1000;
 export const NEW_RELIC_MAX_BODY_BYTES = 1_000_000;
 
 const UNKNOWN_APP_NAME = "<unknown app name>";
-const MAX_RETRY_AFTER_MS = 300_000;
 
 /** Lower-case hex SHAKE256 (8 bytes) of a value; an empty value stays empty (spec §12). */
 export function scrambleValue(value: string): string {
@@ -82,26 +82,6 @@ export function newRelicEventsUrl(base: string, accountId: string | number): str
   return `${base.endsWith("/") ? base : `${base}/`}v1/accounts/${accountId}/events`;
 }
 
-/** Reads `Retry-After` (seconds or an HTTP date) as milliseconds, capped at 300 s. */
-export function parseRetryAfter(header: string | null, now = Date.now()): number | undefined {
-  if (header === null || header.trim() === "") return undefined;
-  const seconds = Number(header);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
-  if (!Number.isFinite(ms)) return undefined;
-  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
-}
-
-/** Classifies an HTTP response status per spec §9. */
-export function classifyHttpResponse(status: number, detail: string, retryAfterMs?: number): SendResult {
-  if (status >= 200 && status < 300) return { kind: "ok" };
-  const error = `HTTP ${status}: ${detail}`;
-  const retryAfter = retryAfterMs === undefined ? {} : { retryAfterMs };
-  if (status >= 500 || status === 408 || status === 429) return { kind: "retry", error, ...retryAfter };
-  if (status === 401 || status === 403 || status === 404) return { kind: "blocked", error, ...retryAfter };
-  if (status === 413) return { kind: "too_large", error };
-  return { kind: "rejected", error };
-}
-
 /** Creates the destination for one New Relic account (spec §12): JSON arrays of events, gzip, POST. */
 export function newRelicDestination(options: NewRelicDestinationOptions): Destination {
   const doFetch = options.fetch ?? fetch;
@@ -140,18 +120,10 @@ export function newRelicDestination(options: NewRelicDestinationOptions): Destin
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {
-        return {
-          kind: "retry",
-          error: `[${name}] request failed: ${error instanceof Error ? error.message : error}`,
-        };
+        return networkRetry(error, `[${name}] request failed: `, timeoutMs);
       }
-      const text = (await response.text().catch(() => "")).slice(0, 512);
-      const result = classifyHttpResponse(
-        response.status,
-        text,
-        parseRetryAfter(response.headers.get("retry-after")),
-      );
-      if (result.kind !== "ok") return { ...result, error: `[${name}] ${result.error}` };
+      const result = await classifyHttp(response, (status, text) => `[${name}] HTTP ${status}: ${text}`);
+      if (result.kind !== "ok") return result;
       options.log.debug(`[${name}] sent ${items.length} events`);
       return result;
     },

@@ -5,62 +5,15 @@ import {
   type InfluxDestinationOptions,
   influxDestination,
   parseDurationSeconds,
-  parseRetryAfter,
 } from "../../src/destinations/influxdb.ts";
 import { createUserEventSerializer, type InfluxVersion } from "../../src/destinations/line-protocol.ts";
-import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { testDestinationContract } from "../support/destination-contract.ts";
+import { deliverable, e2Deliverable, e6Event } from "../support/events.ts";
 import { freePort, type InfluxServer, startInfluxdb } from "../support/influxdb.ts";
 
-function deliverable(event: UserEvent, k = 0): DeliverableEvent {
-  const receivedAtMs = Date.parse(event.receivedAt);
-  const userFull = event.userDirectory && event.userId ? `${event.userDirectory}\\${event.userId}` : "";
-  return { event, receivedAtMs, timeNs: String(BigInt(receivedAtMs) * 1_000_000n + BigInt(k)), userFull };
-}
-
-const E2 = deliverable(
-  {
-    id: 2,
-    receivedAt: "2024-11-20T08:15:42.123Z",
-    source: "qseow-proxy-connection",
-    host: "pro2-win1",
-    action: "Open connection",
-    userDirectory: "LAB",
-    userId: "goran",
-    origin: "AppAccess",
-    context: "/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69",
-    appId: "a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69",
-    appName: "Sales analysis",
-    message: "App connection Opened for session 'c8b1a0f2'; UserAgent: 'ua'",
-    userAgent: {
-      raw: "ua",
-      browserName: "Chrome",
-      browserMajorVersion: "119",
-      osName: "Windows",
-      osVersion: "10",
-    },
-    remoteAddress: "10.0.1.21",
-  },
-  1,
-);
-
-const E6 = deliverable({
-  id: 6,
-  receivedAt: "2024-11-20T08:45:00.010Z",
-  source: "qseow-proxy-session",
-  host: "pro2-win1",
-  action: "Stop session",
-  userDirectory: "LAB",
-  userId: "goran",
-  origin: "",
-  context: "",
-  appId: null,
-  appName: null,
-  message: "Stop session for user 'LAB\\goran'",
-  userAgent: null,
-  remoteAddress: "10.0.1.21",
-});
+const E2 = e2Deliverable(1);
+const E6 = deliverable(e6Event());
 
 const TAGS = [
   { name: "qs_env", value: "dev" },
@@ -99,13 +52,7 @@ function options(port: number, overrides: Partial<InfluxDestinationOptions> = {}
       auth: { enable: false, username: "", password: "" },
       retentionPolicy: { name: "se_rp", duration: "2w" },
     },
-    v2: {
-      org: "acme",
-      bucket: "events",
-      token: "tok-2",
-      retentionDuration: "30d",
-      description: "sense-events",
-    },
+    v2: V2,
     v3: { database: "events3", token: "tok-3", writeTimeout: 10_000, v3WriteApi: "v2compat" },
     uaTagPrefix: "qs_",
     tags: TAGS,
@@ -254,15 +201,7 @@ describe("against a real InfluxDB 1.x", () => {
       const db = `body_v${version}`;
       await influx.query(`CREATE DATABASE ${db}`, db);
       const serialize = createUserEventSerializer({ version, uaTagPrefix: "qs_", tags: TAGS });
-      const destination = influxDestination(
-        options(influx.port, {
-          v1: {
-            dbName: db,
-            auth: { enable: false, username: "", password: "" },
-            retentionPolicy: { name: "", duration: "" },
-          },
-        }),
-      );
+      const destination = influxDestination(options(influx.port, v1Db(db)));
       expect(await destination.send([serialize(E2), serialize(E6)])).toStrictEqual({ kind: "ok" });
       const res = await influx.query("SHOW FIELD KEYS FROM user_events", db);
       const userFields = version === 3 ? ["userFull_field", "userId_field"] : ["userFull", "userId"];
@@ -291,11 +230,7 @@ describe("against a real InfluxDB 1.x", () => {
         timeNs: "1732090560000000000",
       },
     );
-    const destination = influxDestination(
-      options(influx.port, {
-        ...v1Db(db),
-      }),
-    );
+    const destination = influxDestination(options(influx.port, v1Db(db)));
     expect(await destination.send(lines)).toStrictEqual({ kind: "ok" });
     const res = await influx.query("SHOW FIELD KEYS FROM event_count", db);
     expect(res.results[0].series[0].values).toStrictEqual([["counter", type]]);
@@ -486,7 +421,19 @@ describe("result classes (spec §9)", () => {
       "",
       { kind: "retry", error: "[influxdb] write failed: 503", retryAfterMs: 2000 },
     ],
+    [
+      503,
+      { "Retry-After": "1000" },
+      "",
+      { kind: "retry", error: "[influxdb] write failed: 503", retryAfterMs: 300_000 },
+    ],
     [401, {}, "no", { kind: "blocked", error: "[influxdb] write failed: 401 no" }],
+    [
+      401,
+      { "Retry-After": "5" },
+      "no",
+      { kind: "blocked", error: "[influxdb] write failed: 401 no", retryAfterMs: 5000 },
+    ],
     [403, {}, "no", { kind: "blocked", error: "[influxdb] write failed: 403 no" }],
     [404, {}, "db not found", { kind: "blocked", error: "[influxdb] write failed: 404 db not found" }],
     [413, {}, "too big", { kind: "too_large", error: "[influxdb] write failed: 413 too big" }],
@@ -580,7 +527,7 @@ describe("v2 bucket creation", () => {
   });
 });
 
-describe("parsers", () => {
+describe("parseDurationSeconds", () => {
   test.each([
     ["30d", 2_592_000],
     ["1h30m", 5400],
@@ -594,15 +541,6 @@ describe("parsers", () => {
 
   test("an unknown duration unit throws", () => {
     expect(() => parseDurationSeconds("3 parsecs")).toThrow('[influxdb] invalid duration "3 parsecs"');
-  });
-
-  test.each([
-    ["120", 120_000],
-    ["Thu, 01 Jan 1970 00:01:00 GMT", 30_000],
-    ["soon", undefined],
-    [null, undefined],
-  ])("Retry-After %p is %p ms", (value, ms) => {
-    expect(parseRetryAfter(value, 30_000)).toBe(ms);
   });
 });
 
