@@ -4,6 +4,7 @@ import { renderMetrics } from "../../src/api/metrics.ts";
 import type { UserEvent } from "../../src/events/event.ts";
 import { createLogger } from "../../src/log.ts";
 import { makeEvent } from "../events/fixtures.ts";
+import { EVENT_KEYS } from "../support/events.ts";
 import { sampleStats, testDeps } from "./deps.ts";
 
 function setup(overrides: Parameters<typeof testDeps>[0] = {}) {
@@ -12,23 +13,6 @@ function setup(overrides: Parameters<typeof testDeps>[0] = {}) {
   const get = (path: string, init?: RequestInit) => api.app.request(path, init);
   return { ...t, api, get };
 }
-
-const EVENT_KEYS = [
-  "id",
-  "receivedAt",
-  "source",
-  "host",
-  "action",
-  "userDirectory",
-  "userId",
-  "origin",
-  "context",
-  "appId",
-  "appName",
-  "message",
-  "userAgent",
-  "remoteAddress",
-];
 
 describe("GET /health", () => {
   test("reports ok with version, uptime, UDP and destinations", async () => {

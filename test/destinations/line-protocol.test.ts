@@ -8,80 +8,12 @@ import {
   quoteString,
   type StaticTag,
 } from "../../src/destinations/line-protocol.ts";
-import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
+import type { DeliverableEvent } from "../../src/events/event.ts";
+import { deliverable, e2Deliverable, e5Event, e6Event } from "../support/events.ts";
 
-const UA_CHROME =
-  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36";
-
-function deliverable(event: UserEvent): DeliverableEvent {
-  const receivedAtMs = Date.parse(event.receivedAt);
-  const userFull = event.userDirectory && event.userId ? `${event.userDirectory}\\${event.userId}` : "";
-  return { event, receivedAtMs, timeNs: `${receivedAtMs}000000`, userFull };
-}
-
-const E2 = deliverable({
-  id: 2,
-  receivedAt: "2024-11-20T08:15:42.123Z",
-  source: "qseow-proxy-connection",
-  host: "pro2-win1",
-  action: "Open connection",
-  userDirectory: "LAB",
-  userId: "goran",
-  origin: "AppAccess",
-  context:
-    "/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69?reloaduri=https://sense.lab/sense/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69",
-  appId: "a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69",
-  appName: "Sales analysis",
-  message: `App connection Opened for session 'c8b1a0f2'; UserAgent: '${UA_CHROME}'`,
-  userAgent: {
-    raw: UA_CHROME,
-    browserName: "Chrome",
-    browserMajorVersion: "119",
-    osName: "Windows",
-    osVersion: "10",
-  },
-  remoteAddress: "10.0.1.21",
-});
-
-const E5 = deliverable({
-  id: 5,
-  receivedAt: "2024-11-20T08:18:30.000Z",
-  source: "qseow-proxy-connection",
-  host: "pro2-win2",
-  action: "Open connection",
-  userDirectory: "LAB",
-  userId: "Erik.Svensson",
-  origin: "AppAccess",
-  context: "/app/0E3A9C7D-5B1F-4C2A-8D6E-7F9A1B2C3D4E/sheet/kpi01/state/analysis",
-  appId: "0e3a9c7d-5b1f-4c2a-8d6e-7f9a1b2c3d4e",
-  appName: null,
-  message: "App connection Opened for session '51d0'; UserAgent: 'ua'",
-  userAgent: {
-    raw: "ua",
-    browserName: "Mobile Safari",
-    browserMajorVersion: "17",
-    osName: "iOS",
-    osVersion: "17.1.2",
-  },
-  remoteAddress: "10.0.1.22",
-});
-
-const E6 = deliverable({
-  id: 6,
-  receivedAt: "2024-11-20T08:45:00.010Z",
-  source: "qseow-proxy-session",
-  host: "pro2-win1",
-  action: "Stop session",
-  userDirectory: "LAB",
-  userId: "goran",
-  origin: "",
-  context: "",
-  appId: null,
-  appName: null,
-  message: "Stop session for user 'LAB\\goran'",
-  userAgent: null,
-  remoteAddress: "10.0.1.21",
-});
+const E2 = e2Deliverable();
+const E5 = deliverable(e5Event());
+const E6 = deliverable(e6Event());
 
 const E2_TAGS: StaticTag[] = [
   { name: "qs_env", value: "dev" },

@@ -7,46 +7,17 @@ import {
   type MqttDestinationOptions,
   mqttDestination,
 } from "../../src/destinations/mqtt.ts";
-import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
+import type { DeliverableEvent } from "../../src/events/event.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
+import { testDestinationContract } from "../support/destination-contract.ts";
+import { e2Deliverable, UA, withEvent } from "../support/events.ts";
 import { type MosquittoServer, startMosquitto } from "../support/mosquitto.ts";
 import { createTestPki, type TestPki } from "../support/tls.ts";
 
-const UA_CHROME =
-  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36";
-const SALES = "a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69";
-
-/** Spec §17 E2 as the pipeline would hand it over. */
-const E2: DeliverableEvent = {
-  event: {
-    id: 2,
-    receivedAt: "2024-11-20T08:15:42.123Z",
-    source: "qseow-proxy-connection",
-    host: "pro2-win1",
-    action: "Open connection",
-    userDirectory: "LAB",
-    userId: "goran",
-    origin: "AppAccess",
-    context: `/app/${SALES}?reloaduri=https://sense.lab/sense/app/${SALES}`,
-    appId: SALES,
-    appName: "Sales analysis",
-    message: `App connection Opened for session 'c8b1a0f2'; UserAgent: '${UA_CHROME}'`,
-    userAgent: {
-      raw: UA_CHROME,
-      browserName: "Chrome",
-      browserMajorVersion: "119",
-      osName: "Windows",
-      osVersion: "10",
-    },
-    remoteAddress: "10.0.1.21",
-  },
-  receivedAtMs: 1732090542123,
-  timeNs: "1732090542123000000",
-  userFull: "LAB\\goran",
-};
+const E2 = e2Deliverable();
 
 /** The §17 E2 MQTT payload, byte for byte. */
-const E2_PAYLOAD = `{"messageType":"qseow-proxy-connection","host":"pro2-win1","command":"Open connection","userDir":"LAB","userId":"goran","origin":"AppAccess","context":"/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69?reloaduri=https://sense.lab/sense/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69","message":"App connection Opened for session 'c8b1a0f2'; UserAgent: '${UA_CHROME}'","tags":{"qs_env":"dev","env2":"a b,c=d"},"appId":"a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69","appName":"Sales analysis","uaBrowserName":"Chrome","uaBrowserMajorVersion":"119","uaOsName":"Windows","uaOsVersion":"10","receivedAt":"2024-11-20T08:15:42.123Z"}`;
+const E2_PAYLOAD = `{"messageType":"qseow-proxy-connection","host":"pro2-win1","command":"Open connection","userDir":"LAB","userId":"goran","origin":"AppAccess","context":"/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69?reloaduri=https://sense.lab/sense/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69","message":"App connection Opened for session 'c8b1a0f2'; UserAgent: '${UA.CHROME}'","tags":{"qs_env":"dev","env2":"a b,c=d"},"appId":"a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69","appName":"Sales analysis","uaBrowserName":"Chrome","uaBrowserMajorVersion":"119","uaOsName":"Windows","uaOsVersion":"10","receivedAt":"2024-11-20T08:15:42.123Z"}`;
 
 const TOPICS = {
   everythingTopic: "qliksense/userevent",
@@ -55,10 +26,6 @@ const TOPICS = {
   connectionOpenTopic: "qliksense/userevent/connection/open",
   connectionCloseTopic: "qliksense/userevent/connection/close",
 };
-
-function withEvent(changes: Partial<UserEvent>): DeliverableEvent {
-  return { ...E2, event: { ...E2.event, ...changes } };
-}
 
 interface Received {
   topic: string;
@@ -113,8 +80,9 @@ async function subscriber(broker: MosquittoServer, options: IClientOptions = {})
   };
 }
 
-describe("serialize", () => {
-  const dest = mqttDestination({
+/** A destination that is never connected: serialize needs no broker. */
+function offline(overrides: Partial<MqttDestinationOptions> = {}): Destination {
+  return mqttDestination({
     brokerHost: "127.0.0.1",
     brokerPort: 1,
     tls: { enable: false, rejectUnauthorized: true },
@@ -124,7 +92,12 @@ describe("serialize", () => {
     topics: TOPICS,
     tags: [],
     log: silentLogger,
+    ...overrides,
   });
+}
+
+describe("serialize", () => {
+  const dest = offline();
   const topicsOf = (event: DeliverableEvent) =>
     dest.serialize(event).map((item) => decodeMqttItem(item).topic);
 
@@ -134,25 +107,15 @@ describe("serialize", () => {
     ["Open connection", TOPICS.connectionOpenTopic],
     ["Close connection", TOPICS.connectionCloseTopic],
   ])("%s goes to the everything topic and %s", (action, topic) => {
-    expect(topicsOf(withEvent({ action }))).toStrictEqual([TOPICS.everythingTopic, topic]);
+    expect(topicsOf(withEvent(E2, { action }))).toStrictEqual([TOPICS.everythingTopic, topic]);
   });
 
   test("an unknown command goes to the everything topic only", () => {
-    expect(topicsOf(withEvent({ action: "Refresh session" }))).toStrictEqual([TOPICS.everythingTopic]);
+    expect(topicsOf(withEvent(E2, { action: "Refresh session" }))).toStrictEqual([TOPICS.everythingTopic]);
   });
 
   test("a disabled (null) topic is skipped", () => {
-    const partial = mqttDestination({
-      brokerHost: "127.0.0.1",
-      brokerPort: 1,
-      tls: { enable: false, rejectUnauthorized: true },
-      qos: 0,
-      retain: false,
-      protocolVersion: 4,
-      topics: { ...TOPICS, everythingTopic: null },
-      tags: [],
-      log: silentLogger,
-    });
+    const partial = offline({ topics: { ...TOPICS, everythingTopic: null } });
     expect(partial.serialize(E2).map((item) => decodeMqttItem(item).topic)).toStrictEqual([
       TOPICS.connectionOpenTopic,
     ]);
@@ -161,7 +124,7 @@ describe("serialize", () => {
   test("without appId, UA and tags the payload has tags {} and ends with receivedAt", () => {
     const item =
       dest.serialize(
-        withEvent({ action: "Start session", context: "/", appId: null, appName: null, userAgent: null }),
+        withEvent(E2, { action: "Start session", context: "/", appId: null, appName: null, userAgent: null }),
       )[0] ?? "";
     expect(Object.keys(JSON.parse(decodeMqttItem(item).payload))).toStrictEqual([
       "messageType",
@@ -186,7 +149,7 @@ describe("serialize", () => {
       osName: "Linux",
       osVersion: null,
     };
-    const item = dest.serialize(withEvent({ appName: null, userAgent: ua }))[0] ?? "";
+    const item = dest.serialize(withEvent(E2, { appName: null, userAgent: ua }))[0] ?? "";
     const payload = JSON.parse(decodeMqttItem(item).payload);
     expect([
       payload.appName,
@@ -387,4 +350,22 @@ describe("TLS", () => {
     });
     expect((await dest.send([encodeMqttItem("tls/test", "{}")])).kind).toBe("retry");
   });
+});
+
+testDestinationContract("mqtt", async () => {
+  const broker = await startMosquitto();
+  const sub = await connectAsync(broker.url, { reconnectPeriod: 0 });
+  const items: string[] = [];
+  sub.on("message", (topic, payload) => items.push(encodeMqttItem(topic, payload.toString())));
+  await sub.subscribeAsync("#", { qos: 1 });
+  return {
+    destination: destination(broker),
+    // Every item is one publish: the subscriber on `#` sees the same topic and payload again.
+    received: async () => [...items],
+    stopReceiver: () => broker.stop(),
+    cleanup: async () => {
+      await sub.endAsync(true);
+      await broker.close();
+    },
+  };
 });

@@ -5,44 +5,13 @@ import {
   type NewRelicDestinationOptions,
   newRelicDestination,
   newRelicEvent,
-  parseRetryAfter,
   scrambleValue,
 } from "../../src/destinations/newrelic.ts";
-import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
 import { silentLogger } from "../../src/log.ts";
+import { testDestinationContract } from "../support/destination-contract.ts";
+import { e2Deliverable, SALES_APP_ID, withEvent } from "../support/events.ts";
 
-const UA_CHROME =
-  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36";
-const SALES = "a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69";
-
-/** Spec §17 E2 as the pipeline would hand it over. */
-const E2: DeliverableEvent = {
-  event: {
-    id: 2,
-    receivedAt: "2024-11-20T08:15:42.123Z",
-    source: "qseow-proxy-connection",
-    host: "pro2-win1",
-    action: "Open connection",
-    userDirectory: "LAB",
-    userId: "goran",
-    origin: "AppAccess",
-    context: `/app/${SALES}?reloaduri=https://sense.lab/sense/app/${SALES}`,
-    appId: SALES,
-    appName: "Sales analysis",
-    message: `App connection Opened for session 'c8b1a0f2'; UserAgent: '${UA_CHROME}'`,
-    userAgent: {
-      raw: UA_CHROME,
-      browserName: "Chrome",
-      browserMajorVersion: "119",
-      osName: "Windows",
-      osVersion: "10",
-    },
-    remoteAddress: "10.0.1.21",
-  },
-  receivedAtMs: 1732090542123,
-  timeNs: "1732090542123000000",
-  userFull: "LAB\\goran",
-};
+const E2 = e2Deliverable();
 
 /** The §17 E2 New Relic array element, byte for byte. */
 const E2_ELEMENT =
@@ -59,21 +28,23 @@ interface Received {
   body: string;
 }
 
+/** What the stand-in got, and a fixed status it answers with instead while `forced` is set. */
+interface EventApiState {
+  received: Received[];
+  forced: { status: number; headers?: Record<string, string> } | null;
+}
+
 /**
  * A stand-in for New Relic's Event API that checks requests the way it does: POST to
  * /v1/accounts/<id>/events, the account's Api-Key, a gzip JSON array of at most 1000 events and
- * 1 MB uncompressed. `forced` makes it answer with a fixed status instead.
+ * 1 MB uncompressed.
  */
-let received: Received[] = [];
-let forced: { status: number; headers?: Record<string, string> } | null = null;
-let server: ReturnType<typeof Bun.serve>;
-
-beforeAll(() => {
-  server = Bun.serve({
+function startEventApi(state: EventApiState) {
+  return Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
     async fetch(req) {
-      if (forced) return new Response("forced", forced);
+      if (state.forced) return new Response("forced", state.forced);
       const path = new URL(req.url).pathname;
       const match = /^\/v1\/accounts\/(\d+)\/events$/.exec(path);
       if (req.method !== "POST" || !match) return new Response("not found", { status: 404 });
@@ -84,7 +55,7 @@ beforeAll(() => {
       if (Buffer.byteLength(body) > 1_000_000) return new Response("too large", { status: 413 });
       const events = JSON.parse(body);
       if (!Array.isArray(events) || events.length > 1000) return new Response("bad batch", { status: 400 });
-      received.push({
+      state.received.push({
         path,
         contentType: req.headers.get("content-type"),
         contentEncoding: req.headers.get("content-encoding"),
@@ -95,11 +66,18 @@ beforeAll(() => {
       return Response.json({ success: true, uuid: crypto.randomUUID() }, { status: 202 });
     },
   });
+}
+
+const api: EventApiState = { received: [], forced: null };
+let server: ReturnType<typeof Bun.serve>;
+
+beforeAll(() => {
+  server = startEventApi(api);
 });
 
 afterEach(() => {
-  received = [];
-  forced = null;
+  api.received = [];
+  api.forced = null;
 });
 
 afterAll(() => server.stop(true));
@@ -123,10 +101,6 @@ function destination(overrides: Partial<NewRelicDestinationOptions> = {}): Desti
   });
 }
 
-function withEvent(changes: Partial<UserEvent>, userFull = E2.userFull): DeliverableEvent {
-  return { ...E2, event: { ...E2.event, ...changes }, userFull };
-}
-
 describe("attributes", () => {
   test("E2 serialises to the §17 array element", () => {
     expect(destination().serialize(E2)).toStrictEqual([E2_ELEMENT]);
@@ -145,13 +119,13 @@ describe("attributes", () => {
     const plain = { staticAttributes: [], tags: [], scramble: false };
     expect([
       newRelicEvent(E2, plain).qs_userFull,
-      newRelicEvent(withEvent({ userDirectory: "", userId: "" }, ""), { ...plain, scramble: true })
+      newRelicEvent(withEvent(E2, { userDirectory: "", userId: "" }, ""), { ...plain, scramble: true })
         .qs_userFull,
     ]).toStrictEqual(["LAB\\goran", ""]);
   });
 
   test("without appId and UA the app and UA attributes are left out", () => {
-    const event = newRelicEvent(withEvent({ appId: null, appName: null, userAgent: null }), {
+    const event = newRelicEvent(withEvent(E2, { appId: null, appName: null, userAgent: null }), {
       staticAttributes: [],
       tags: [],
       scramble: false,
@@ -176,13 +150,13 @@ describe("attributes", () => {
       osName: "Linux",
       osVersion: null,
     };
-    const event = newRelicEvent(withEvent({ appName: null, userAgent: ua }), {
+    const event = newRelicEvent(withEvent(E2, { appName: null, userAgent: ua }), {
       staticAttributes: [],
       tags: [],
       scramble: false,
     });
     expect(Object.entries(event).slice(7)).toStrictEqual([
-      ["qs_appId", SALES],
+      ["qs_appId", SALES_APP_ID],
       ["qs_appName", "<unknown app name>"],
       ["qs_uaBrowserName", "Chrome"],
       ["qs_uaBrowserMajorVersion", "120"],
@@ -192,7 +166,7 @@ describe("attributes", () => {
   });
 
   test("later keys override earlier ones in their first position, and eventType cannot be overridden", () => {
-    const event = newRelicEvent(withEvent({ appId: null, userAgent: null }), {
+    const event = newRelicEvent(withEvent(E2, { appId: null, userAgent: null }), {
       staticAttributes: [
         { name: "qs_host", value: "static-host" },
         { name: "team", value: "static" },
@@ -223,7 +197,7 @@ describe("requests", () => {
   test("POSTs a gzip JSON array to /v1/accounts/<id>/events with the §12 headers", async () => {
     const dest = destination({ headers: [{ name: "X-Custom", value: "yes" }] });
     expect(await dest.send(dest.serialize(E2))).toStrictEqual({ kind: "ok" });
-    expect(received).toStrictEqual([
+    expect(api.received).toStrictEqual([
       {
         path: "/v1/accounts/1234567/events",
         contentType: "application/json",
@@ -241,13 +215,13 @@ describe("requests", () => {
   ])("joins a base URL %s and a numeric account id", async (_name, slash) => {
     const dest = destination({ url: `http://127.0.0.1:${server.port}${slash}`, accountId: 1234567 });
     expect(await dest.send(dest.serialize(E2))).toStrictEqual({ kind: "ok" });
-    expect(received.map((r) => r.path)).toStrictEqual(["/v1/accounts/1234567/events"]);
+    expect(api.received.map((r) => r.path)).toStrictEqual(["/v1/accounts/1234567/events"]);
   });
 
   test("Api-Key from the account wins over a configured Api-Key header", async () => {
     const dest = destination({ headers: [{ name: "Api-Key", value: "key-from-header" }] });
     expect(await dest.send(dest.serialize(E2))).toStrictEqual({ kind: "ok" });
-    expect(received.map((r) => r.apiKey)).toStrictEqual(["key-good"]);
+    expect(api.received.map((r) => r.apiKey)).toStrictEqual(["key-good"]);
   });
 
   test("has the account name, 1000 events per batch and room for the array syntax under 1 MB", () => {
@@ -269,8 +243,8 @@ describe("requests", () => {
     });
     expect(await dest.send(items)).toStrictEqual({ kind: "ok" });
     expect([
-      Buffer.byteLength(received[0]?.body ?? ""),
-      JSON.parse(received[0]?.body ?? "[]").length,
+      Buffer.byteLength(api.received[0]?.body ?? ""),
+      JSON.parse(api.received[0]?.body ?? "[]").length,
     ]).toStrictEqual([NEW_RELIC_MAX_BODY_BYTES, 1000]);
   });
 
@@ -278,7 +252,7 @@ describe("requests", () => {
     const dest = destination();
     const big = `{"pad":"${"x".repeat(NEW_RELIC_MAX_BODY_BYTES)}"}`;
     expect((await dest.send([big])).kind).toBe("too_large");
-    expect(received).toStrictEqual([]);
+    expect(api.received).toStrictEqual([]);
   });
 });
 
@@ -302,27 +276,17 @@ describe("results", () => {
     [400, "rejected"],
     [422, "rejected"],
   ] as [number, SendResult["kind"]][])("status %d is %s", async (status, kind) => {
-    forced = { status };
+    api.forced = { status };
     expect((await destination().send(destination().serialize(E2))).kind).toBe(kind);
   });
 
   test("Retry-After on 429 is passed on in ms", async () => {
-    forced = { status: 429, headers: { "Retry-After": "7" } };
+    api.forced = { status: 429, headers: { "Retry-After": "7" } };
     expect(await destination().send(destination().serialize(E2))).toStrictEqual({
       kind: "retry",
       error: "[newrelic:prod] HTTP 429: forced",
       retryAfterMs: 7000,
     });
-  });
-
-  test.each([
-    ["7", 7000],
-    ["1000", 300_000],
-    ["Wed, 20 Nov 2024 08:16:00 GMT", 30_000],
-    ["soon", undefined],
-    [null, undefined],
-  ])("parseRetryAfter(%p) is %p", (header, ms) => {
-    expect(parseRetryAfter(header, Date.parse("2024-11-20T08:15:30Z"))).toBe(ms);
   });
 
   test("a refused connection is retry", async () => {
@@ -336,10 +300,26 @@ describe("results", () => {
     const failing = destination({ accountName: "broken", insertApiKey: "revoked" });
     const other = destination({ accountName: "other", accountId: "7654321", insertApiKey: "key-other" });
     const [a, b] = await Promise.all([failing.send(failing.serialize(E2)), other.send(other.serialize(E2))]);
-    expect([a.kind, b.kind, received.map((r) => r.path)]).toStrictEqual([
+    expect([a.kind, b.kind, api.received.map((r) => r.path)]).toStrictEqual([
       "blocked",
       "ok",
       ["/v1/accounts/7654321/events"],
     ]);
   });
+});
+
+testDestinationContract("newrelic", async () => {
+  const state: EventApiState = { received: [], forced: null };
+  const receiver = startEventApi(state);
+  const stop = async () => {
+    await receiver.stop(true);
+  };
+  return {
+    destination: destination({ url: `http://127.0.0.1:${receiver.port}` }),
+    // Each item is one JSON event; re-serialising the parsed array gives the items back byte for byte.
+    received: async () =>
+      state.received.flatMap((r) => (JSON.parse(r.body) as unknown[]).map((event) => JSON.stringify(event))),
+    stopReceiver: stop,
+    cleanup: stop,
+  };
 });

@@ -8,9 +8,9 @@ import {
   type ProcessResult,
 } from "../../src/ingest/process.ts";
 import { createUserAgentParser } from "../../src/ingest/user-agent.ts";
+import { EVENT_KEYS, SALES_APP_ID } from "../support/events.ts";
 
 const encoder = new TextEncoder();
-const GUID = "a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69";
 const MS = 1_732_090_542_123;
 
 const session = (user = "LAB;goran", action = "Start session") =>
@@ -18,7 +18,7 @@ const session = (user = "LAB;goran", action = "Start session") =>
 
 function setup(overrides: Partial<ProcessorOptions> = {}) {
   return createProcessor({
-    appName: (id) => (id === GUID ? "Sales analysis" : undefined),
+    appName: (id) => (id === SALES_APP_ID ? "Sales analysis" : undefined),
     userAgents: createUserAgentParser(),
     isExcluded: createExcluder([{ directory: "LAB", userId: "sa_scheduler" }]),
     ...overrides,
@@ -50,27 +50,12 @@ describe("ids and keys (§6, checklist 20)", () => {
 
   test("builds the event with exactly the §6 keys in order", () => {
     const event = accepted(setup().process(session(), "10.0.1.21", MS)).event;
-    expect(Object.keys(event)).toStrictEqual([
-      "id",
-      "receivedAt",
-      "source",
-      "host",
-      "action",
-      "userDirectory",
-      "userId",
-      "origin",
-      "context",
-      "appId",
-      "appName",
-      "message",
-      "userAgent",
-      "remoteAddress",
-    ]);
+    expect(Object.keys(event)).toStrictEqual(EVENT_KEYS);
   });
 
   test("returns the whole deliverable for an accepted datagram", () => {
     const bytes = encoder.encode(
-      `/qseow-proxy-connection/;h;open connection;LAB;goran;AppAccess;/app/${GUID};x UserAgent: curl/8.4.0`,
+      `/qseow-proxy-connection/;h;open connection;LAB;goran;AppAccess;/app/${SALES_APP_ID};x UserAgent: curl/8.4.0`,
     );
     expect(setup().process(bytes, "10.0.1.21", MS)).toStrictEqual({
       kind: "accepted",
@@ -85,8 +70,8 @@ describe("ids and keys (§6, checklist 20)", () => {
           userDirectory: "LAB",
           userId: "goran",
           origin: "AppAccess",
-          context: `/app/${GUID}`,
-          appId: GUID,
+          context: `/app/${SALES_APP_ID}`,
+          appId: SALES_APP_ID,
           appName: "Sales analysis",
           message: "x UserAgent: curl/8.4.0",
           userAgent: {
