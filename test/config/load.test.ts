@@ -186,22 +186,7 @@ function defaults(dir: string) {
       appNames: { enableAppNameExtract: false, extractInterval: 60000 },
       cert: {},
     },
-    "sense-events": {
-      api: { enable: true, host: "127.0.0.1", port: 9995 },
-      events: { capacity: 10000 },
-      sessions: { idleTimeoutMinutes: 30 },
-      udp: { receiveBufferBytes: 8388608 },
-      outbox: {
-        path: join(dir, "sense-events-outbox.sqlite"),
-        memoryItems: 10000,
-        maxBytes: 268435456,
-        shutdownTimeoutMs: 5000,
-      },
-      log: { format: "text", level: "info" },
-      influxdb: { uaTagPrefix: "qs_", flushIntervalMs: 1000, useHttps: false, v3WriteApi: "v2compat" },
-      newRelic: { flushIntervalMs: 1000 },
-      appNames: { verifyServerCert: false },
-    },
+    "sense-events": senseEvents(dir, { format: "text", level: "info" }),
   };
 }
 
@@ -318,21 +303,26 @@ function fullConfig(dir: string) {
       },
       logLevel: "verbose",
     },
-    "sense-events": {
-      api: { enable: true, host: "127.0.0.1", port: 9995, token: "api-token" },
-      events: { capacity: 10000 },
-      sessions: { idleTimeoutMinutes: 30 },
-      udp: { receiveBufferBytes: 8388608 },
-      outbox: {
-        path: join(dir, "sense-events-outbox.sqlite"),
-        memoryItems: 10000,
-        maxBytes: 268435456,
-        shutdownTimeoutMs: 5000,
-      },
-      log: { level: "info", format: "json" },
-      influxdb: { uaTagPrefix: "qs_", flushIntervalMs: 1000, useHttps: false, v3WriteApi: "v2compat" },
-      newRelic: { flushIntervalMs: 1000 },
-      appNames: { verifyServerCert: false },
+    "sense-events": senseEvents(dir, { level: "info", format: "json" }, "api-token"),
+  };
+}
+
+/** The expected `sense-events` section: defaults with the outbox beside `dir`, the given log settings and API token. */
+function senseEvents(dir: string, log: { level: string; format: string }, token?: string) {
+  return {
+    api: { enable: true, host: "127.0.0.1", port: 9995, ...(token === undefined ? {} : { token }) },
+    events: { capacity: 10000 },
+    sessions: { idleTimeoutMinutes: 30 },
+    udp: { receiveBufferBytes: 8388608 },
+    outbox: {
+      path: join(dir, "sense-events-outbox.sqlite"),
+      memoryItems: 10000,
+      maxBytes: 268435456,
+      shutdownTimeoutMs: 5000,
     },
+    log,
+    influxdb: { uaTagPrefix: "qs_", flushIntervalMs: 1000, useHttps: false, v3WriteApi: "v2compat" },
+    newRelic: { flushIntervalMs: 1000 },
+    appNames: { verifyServerCert: false },
   };
 }
