@@ -229,11 +229,20 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     sessions.expire();
   });
 
-  udp = await bindUdp(settings.config);
-  if (udp !== null) {
-    kernel = createKernelDropMonitor({ ipv6: udp.address.startsWith("["), log });
+  /** Starts the kernel drop monitor for the bound socket, or restarts it when the address family changed. */
+  function watchKernel(): void {
+    if (udp === null) return;
+    const ipv6 = udp.address.startsWith("[");
+    if (kernel !== null && kernelIpv6 === ipv6) return;
+    kernel?.close();
+    kernel = createKernelDropMonitor({ ipv6, log });
+    kernelIpv6 = ipv6;
     previousKernel = kernel.snapshot().raw;
   }
+  let kernelIpv6 = false;
+
+  udp = await bindUdp(settings.config);
+  watchKernel();
   appNames.start();
 
   const server = api
@@ -294,6 +303,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       throw error;
     }
     if (!samePort) await old?.close();
+    // A listener enabled by reload (or moved between IPv4 and IPv6) needs its kernel counter too.
+    watchKernel();
   }
 
   let closing: Promise<void> | null = null;

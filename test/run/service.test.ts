@@ -1,0 +1,454 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import dgram from "node:dgram";
+import { loadConfigFile } from "../../src/config/load.ts";
+import { createLogger } from "../../src/log.ts";
+import { type Service, startService } from "../../src/run/service.ts";
+import {
+  freeTcpPort,
+  freeUdpPort,
+  getJson,
+  runConfig,
+  sendUdp,
+  type TempDir,
+  tempDir,
+  waitFor,
+  waitForReceived,
+} from "../support/process.ts";
+
+type Extra = Parameters<typeof runConfig>[1];
+
+/** A format (a) Start session datagram for `LAB\<user>`. */
+const startSession = (user: string) =>
+  `/qseow-proxy-session/;node1;Start session;LAB;${user};AppAccess;/;Start session for user 'LAB\\${user}'`;
+
+interface Running {
+  service: Service;
+  apiUrl: string;
+  lines: string[];
+  file: string;
+  dir: TempDir;
+  ports: { udp: number; api: number };
+}
+
+const open: Running[] = [];
+
+afterEach(async () => {
+  for (const r of open.splice(0)) {
+    await r.service.close();
+    r.dir.cleanup();
+  }
+});
+
+/** Writes a config on fresh ports, loads it like `run` does and starts the service in process. */
+async function start(
+  extra: Extra = {},
+  options: { udpHost?: string; withFile?: boolean } = {},
+): Promise<Running> {
+  const dir = tempDir("sense-events-service-");
+  const host = options.udpHost ?? "127.0.0.1";
+  const ports = { udp: await freeUdpPort(host), api: await freeTcpPort() };
+  const file = dir.write(
+    "config.yaml",
+    runConfig(ports, { ...extra, udpServerConfig: { serverHost: host, ...extra.udpServerConfig } }),
+  );
+  const loaded = await loadConfigFile(file);
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+  const lines: string[] = [];
+  const log = createLogger({ level: "debug", write: (line) => lines.push(line) });
+  let service: Service;
+  try {
+    service = await startService({
+      config: loaded.config,
+      configFile: options.withFile === false ? null : file,
+      log,
+    });
+  } catch (error) {
+    dir.cleanup();
+    throw error;
+  }
+  const running = { service, apiUrl: service.apiUrl ?? "", lines, file, dir, ports };
+  open.push(running);
+  return running;
+}
+
+/** Rewrites the running config file. */
+function rewrite(r: Running, ports: { udp: number; api: number }, extra: Extra = {}): void {
+  r.dir.write("config.yaml", runConfig(ports, extra));
+}
+
+/** POSTs a reload and returns status and body. */
+async function reload(r: Running): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${r.apiUrl}/api/config/reload`, { method: "POST" });
+  return { status: response.status, body: await response.json() };
+}
+
+/** Sends `messages` and waits until /api/stats has counted `total` received datagrams; returns the counters. */
+async function sendAndCount(r: Running, messages: (string | Uint8Array)[], total = messages.length) {
+  await sendUdp(r.ports.udp, messages);
+  return (await waitForReceived(r.apiUrl, total)).datagrams;
+}
+
+const zeroCounters = {
+  received: 0,
+  accepted: 0,
+  excluded: 0,
+  processingErrors: 0,
+  dropped: { source_not_allowed: 0, too_large: 0, rate_limited: 0 },
+  rejected: { unknown_type: 0, malformed: 0 },
+};
+
+describe("ingest limits (§18 items 26–27)", () => {
+  test.each([
+    ["127.0.0.1", { accepted: 1, dropped: 0 }],
+    ["10.1.2.0/24", { accepted: 0, dropped: 1 }],
+  ])("with allowedSources [%s] a datagram from 127.0.0.1 gives %o", async (entry, expected) => {
+    const r = await start({ udpServerConfig: { enableSourceValidation: true, allowedSources: [entry] } });
+    const counters = await sendAndCount(r, [startSession("anna")]);
+    expect(counters).toStrictEqual({
+      ...zeroCounters,
+      received: 1,
+      accepted: expected.accepted,
+      dropped: { ...zeroCounters.dropped, source_not_allowed: expected.dropped },
+    });
+  });
+
+  test("an allow-list with no usable entry fails closed and /health reports degraded", async () => {
+    const r = await start({ udpServerConfig: { enableSourceValidation: true, allowedSources: [] } });
+    const counters = await sendAndCount(r, [startSession("anna")]);
+    const response = await fetch(`${r.apiUrl}/health`);
+    expect({
+      status: response.status,
+      health: (await response.json()).status,
+      dropped: counters.dropped.source_not_allowed,
+      accepted: counters.accepted,
+    }).toStrictEqual({ status: 200, health: "degraded", dropped: 1, accepted: 0 });
+  });
+
+  test("a datagram over maxMessageSize is dropped as too_large", async () => {
+    const r = await start({ udpServerConfig: { maxMessageSize: 100 } });
+    const counters = await sendAndCount(r, [
+      `${startSession("anna")};${"x".repeat(100)}`,
+      startSession("bob"),
+    ]);
+    expect(counters).toStrictEqual({
+      ...zeroCounters,
+      received: 2,
+      accepted: 1,
+      dropped: { ...zeroCounters.dropped, too_large: 1 },
+    });
+  });
+
+  test("datagrams past the rate limit are dropped as rate_limited", async () => {
+    const r = await start({ udpServerConfig: { rateLimit: { enable: true, maxMessagesPerMinute: 2 } } });
+    const counters = await sendAndCount(r, ["a", "b", "c", "d"].map(startSession));
+    expect(counters).toStrictEqual({
+      ...zeroCounters,
+      received: 4,
+      accepted: 2,
+      dropped: { ...zeroCounters.dropped, rate_limited: 2 },
+    });
+  });
+});
+
+describe("UDP binding and stats", () => {
+  test("bound on :: an IPv4 sender is shown as IPv4 (§18 item 23)", async () => {
+    const r = await start({}, { udpHost: "::" });
+    await sendAndCount(r, [startSession("anna")]);
+    const { events } = await getJson(`${r.apiUrl}/api/events`);
+    expect({ address: r.service.udpAddress, remoteAddress: events[0].remoteAddress }).toStrictEqual({
+      address: `[::]:${r.ports.udp}`,
+      remoteAddress: "127.0.0.1",
+    });
+  });
+
+  test("stats report the requested and effective receive buffer and the kernel counter (§18 item 24)", async () => {
+    const r = await start({ senseEvents: { udp: { receiveBufferBytes: 262144 } } });
+    const { udp } = await getJson(`${r.apiUrl}/api/stats`);
+    expect({
+      address: udp.address,
+      requested: udp.receiveBufferRequested,
+      effective: typeof udp.receiveBufferEffective,
+      kernel: typeof udp.kernelRcvbufErrors,
+      sinceStart: udp.kernelRcvbufErrorsSinceStart,
+    }).toStrictEqual({
+      address: `127.0.0.1:${r.ports.udp}`,
+      requested: 262144,
+      effective: "number",
+      kernel: process.platform === "linux" ? "number" : "object",
+      sinceStart: process.platform === "linux" ? 0 : null,
+    });
+  });
+
+  test("/health is 200 ok while UDP listens (§18 item 55)", async () => {
+    const r = await start();
+    const response = await fetch(`${r.apiUrl}/health`);
+    const body = await response.json();
+    expect({ status: response.status, body: { ...body, uptimeSeconds: 0 } }).toStrictEqual({
+      status: 200,
+      body: {
+        status: "ok",
+        version: "1.0.0",
+        uptimeSeconds: 0,
+        udp: { listening: true, address: `127.0.0.1:${r.ports.udp}` },
+        destinations: {},
+      },
+    });
+  });
+
+  test("/health is 503 unavailable with userEvents.enable: false", async () => {
+    const r = await start({ userEvents: { enable: false } });
+    const response = await fetch(`${r.apiUrl}/health`);
+    const body = await response.json();
+    expect({
+      status: response.status,
+      health: body.status,
+      udp: body.udp,
+      address: r.service.udpAddress,
+    }).toStrictEqual({
+      status: 503,
+      health: "unavailable",
+      udp: { listening: false, address: null },
+      address: null,
+    });
+  });
+});
+
+describe("reload (§18 items 61–62)", () => {
+  test("an excludeUser change is applied, listed, and keeps stored events", async () => {
+    const r = await start();
+    await sendAndCount(r, [startSession("anna")]);
+    rewrite(r, r.ports, { userEvents: { excludeUser: [{ directory: "lab", userId: "ANNA" }] } });
+    const outcome = await reload(r);
+    const counters = await sendAndCount(r, [startSession("anna"), startSession("bob")], 3);
+    const { events } = await getJson(`${r.apiUrl}/api/events`);
+    expect({
+      outcome,
+      excluded: counters.excluded,
+      events: events.map((e: { id: number; userId: string }) => `${e.id}:${e.userId}`),
+    }).toStrictEqual({
+      outcome: {
+        status: 200,
+        body: {
+          reloaded: true,
+          changed: ["Butler-SOS.userEvents.excludeUser"],
+          udpRebound: false,
+          restartRequired: [],
+        },
+      },
+      excluded: 1,
+      events: ["2:bob", "1:anna"],
+    });
+  });
+
+  test("a new UDP port is rebound and datagrams arrive on the new port only", async () => {
+    const r = await start();
+    const newPort = await freeUdpPort();
+    rewrite(r, { udp: newPort, api: r.ports.api });
+    const outcome = await reload(r);
+    await sendUdp(r.ports.udp, [startSession("old")]);
+    await sendUdp(newPort, [startSession("new")]);
+    await waitForReceived(r.apiUrl, 1);
+    const { events } = await getJson(`${r.apiUrl}/api/events`);
+    expect({
+      outcome,
+      address: r.service.udpAddress,
+      users: events.map((e: { userId: string }) => e.userId),
+    }).toStrictEqual({
+      outcome: {
+        status: 200,
+        body: {
+          reloaded: true,
+          changed: ["Butler-SOS.userEvents.udpServerConfig.portUserActivityEvents"],
+          udpRebound: true,
+          restartRequired: [],
+        },
+      },
+      address: `127.0.0.1:${newPort}`,
+      users: ["new"],
+    });
+  });
+
+  test("an api.port change is listed in restartRequired and the API stays where it was", async () => {
+    const r = await start();
+    rewrite(r, { udp: r.ports.udp, api: await freeTcpPort() });
+    const outcome = await reload(r);
+    expect(outcome).toStrictEqual({
+      status: 200,
+      body: {
+        reloaded: true,
+        changed: ["sense-events.api.port"],
+        udpRebound: false,
+        restartRequired: ["sense-events.api.port"],
+      },
+    });
+    expect((await fetch(`${r.apiUrl}/health`)).status).toBe(200);
+  });
+
+  test("an invalid file is refused with 422 and the old config stays in force", async () => {
+    const r = await start({ userEvents: { excludeUser: [{ directory: "LAB", userId: "anna" }] } });
+    rewrite(r, { udp: r.ports.udp, api: r.ports.api }, { udpServerConfig: { maxMessageSize: 0 } });
+    const outcome = await reload(r);
+    const counters = await sendAndCount(r, [startSession("anna"), startSession("bob")]);
+    const config = await getJson(`${r.apiUrl}/api/config`);
+    expect({
+      outcome,
+      excluded: counters.excluded,
+      accepted: counters.accepted,
+      maxMessageSize: config["Butler-SOS"].userEvents.udpServerConfig.maxMessageSize,
+    }).toStrictEqual({
+      outcome: {
+        status: 422,
+        body: {
+          reloaded: false,
+          errors: [
+            {
+              path: "Butler-SOS.userEvents.udpServerConfig.maxMessageSize",
+              message: "must be an integer from 1 to 65507 (got 0)",
+            },
+          ],
+        },
+      },
+      excluded: 1,
+      accepted: 1,
+      maxMessageSize: 65507,
+    });
+  });
+
+  test("a reload to a UDP port in use is refused with 422 and the old binding keeps working", async () => {
+    const r = await start();
+    const blocker = dgram.createSocket("udp4");
+    await new Promise<void>((done) => blocker.bind(0, "127.0.0.1", done));
+    const taken = blocker.address().port;
+    try {
+      rewrite(r, { udp: taken, api: r.ports.api });
+      const outcome = await reload(r);
+      const counters = await sendAndCount(r, [startSession("anna")]);
+      expect({ outcome, address: r.service.udpAddress, accepted: counters.accepted }).toStrictEqual({
+        outcome: {
+          status: 422,
+          body: {
+            reloaded: false,
+            errors: [
+              {
+                path: "Butler-SOS.userEvents.udpServerConfig",
+                message: `cannot bind UDP 127.0.0.1:${taken}: EADDRINUSE`,
+              },
+            ],
+          },
+        },
+        address: `127.0.0.1:${r.ports.udp}`,
+        accepted: 1,
+      });
+    } finally {
+      blocker.close();
+    }
+  });
+
+  test("a receiveBufferBytes change rebinds the same port, which keeps receiving", async () => {
+    const r = await start();
+    rewrite(r, r.ports, { senseEvents: { udp: { receiveBufferBytes: 262144 } } });
+    const outcome = await reload(r);
+    await sendAndCount(r, [startSession("anna")]);
+    const { udp } = await getJson(`${r.apiUrl}/api/stats`);
+    expect({ outcome, address: udp.address, requested: udp.receiveBufferRequested }).toStrictEqual({
+      outcome: {
+        status: 200,
+        body: {
+          reloaded: true,
+          changed: ["sense-events.udp.receiveBufferBytes"],
+          udpRebound: true,
+          restartRequired: [],
+        },
+      },
+      address: `127.0.0.1:${r.ports.udp}`,
+      requested: 262144,
+    });
+  });
+
+  test("enabling user events by reload starts the listener and the kernel drop counter", async () => {
+    const r = await start({ userEvents: { enable: false } });
+    rewrite(r, r.ports);
+    const outcome = await reload(r);
+    await sendAndCount(r, [startSession("anna")]);
+    const health = await fetch(`${r.apiUrl}/health`);
+    const { udp } = await getJson(`${r.apiUrl}/api/stats`);
+    expect({
+      outcome,
+      health: health.status,
+      kernel: typeof udp.kernelRcvbufErrors,
+    }).toStrictEqual({
+      outcome: {
+        status: 200,
+        body: {
+          reloaded: true,
+          changed: ["Butler-SOS.userEvents.enable"],
+          udpRebound: true,
+          restartRequired: [],
+        },
+      },
+      health: 200,
+      kernel: process.platform === "linux" ? "number" : "object",
+    });
+  });
+
+  test("without a config file a reload answers 409", async () => {
+    const r = await start({}, { withFile: false });
+    expect(await reload(r)).toStrictEqual({
+      status: 409,
+      body: { error: "no config file: running on the embedded default" },
+    });
+  });
+});
+
+describe("bad input", () => {
+  test("rejected datagrams are counted, listed in /api/rejected, and the receiver keeps accepting", async () => {
+    const r = await start();
+    const junk = [
+      new Uint8Array([0xff, 0xfe, 0x00, 0x80]),
+      " \r\n",
+      "/qseow-proxy/;x",
+      "/qseow-proxy-session/;host;Start session",
+    ];
+    const counters = await sendAndCount(r, [...junk, startSession("anna")]);
+    const { rejected, counts } = await getJson(`${r.apiUrl}/api/rejected`);
+    expect({
+      counters,
+      counts,
+      details: rejected.map((e: { detail: string }) => e.detail),
+    }).toStrictEqual({
+      counters: { ...zeroCounters, received: 5, accepted: 1, rejected: { unknown_type: 2, malformed: 2 } },
+      counts: { unknown_type: 2, malformed: 2 },
+      details: [
+        "qseow-proxy-session needs 8 fields, got 3",
+        'unknown type "/qseow-proxy/"',
+        "empty datagram",
+        'unknown type "\uFFFD\uFFFD\uFFFD"',
+      ],
+    });
+  });
+});
+
+describe("SSE", () => {
+  test("a stream through the real server receives a live event", async () => {
+    const r = await start();
+    const controller = new AbortController();
+    const response = await fetch(`${r.apiUrl}/api/events/stream`, { signal: controller.signal });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    try {
+      await sendUdp(r.ports.udp, [startSession("anna")]);
+      let text = "";
+      const frame = await waitFor("an SSE frame", async () => {
+        const { value } = await reader.read();
+        text += decoder.decode(value);
+        const start = text.indexOf("id: ");
+        return start >= 0 && text.indexOf("\n\n", start) > 0 ? text.slice(start) : undefined;
+      });
+      const lines = frame.split("\n");
+      expect(lines.slice(0, 2)).toStrictEqual(["id: 1", "event: user-event"]);
+      expect(JSON.parse((lines[2] ?? "").slice("data: ".length))).toMatchObject({ id: 1, userId: "anna" });
+    } finally {
+      controller.abort();
+    }
+  });
+});
