@@ -4,6 +4,7 @@ import { loadConfigFile } from "../../src/config/load.ts";
 import { createLogger } from "../../src/log.ts";
 import { type Service, startService } from "../../src/run/service.ts";
 import {
+  fetchJson,
   freeTcpPort,
   freeUdpPort,
   getJson,
@@ -77,9 +78,8 @@ function rewrite(r: Running, ports: { udp: number; api: number }, extra: Extra =
 }
 
 /** POSTs a reload and returns status and body. */
-async function reload(r: Running): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(`${r.apiUrl}/api/config/reload`, { method: "POST" });
-  return { status: response.status, body: await response.json() };
+function reload(r: Running): Promise<{ status: number; body: unknown }> {
+  return fetchJson(`${r.apiUrl}/api/config/reload`, { method: "POST" });
 }
 
 /** Sends `messages` and waits until /api/stats has counted `total` received datagrams; returns the counters. */
@@ -115,10 +115,10 @@ describe("ingest limits (§18 items 26–27)", () => {
   test("an allow-list with no usable entry fails closed and /health reports degraded", async () => {
     const r = await start({ udpServerConfig: { enableSourceValidation: true, allowedSources: [] } });
     const counters = await sendAndCount(r, [startSession("anna")]);
-    const response = await fetch(`${r.apiUrl}/health`);
+    const response = await fetchJson(`${r.apiUrl}/health`);
     expect({
       status: response.status,
-      health: (await response.json()).status,
+      health: response.body.status,
       dropped: counters.dropped.source_not_allowed,
       accepted: counters.accepted,
     }).toStrictEqual({ status: 200, health: "degraded", dropped: 1, accepted: 0 });
@@ -181,9 +181,8 @@ describe("UDP binding and stats", () => {
 
   test("/health is 200 ok while UDP listens (§18 item 55)", async () => {
     const r = await start();
-    const response = await fetch(`${r.apiUrl}/health`);
-    const body = await response.json();
-    expect({ status: response.status, body: { ...body, uptimeSeconds: 0 } }).toStrictEqual({
+    const { status, body } = await fetchJson(`${r.apiUrl}/health`);
+    expect({ status, body: { ...body, uptimeSeconds: 0 } }).toStrictEqual({
       status: 200,
       body: {
         status: "ok",
@@ -197,10 +196,9 @@ describe("UDP binding and stats", () => {
 
   test("/health is 503 unavailable with userEvents.enable: false", async () => {
     const r = await start({ userEvents: { enable: false } });
-    const response = await fetch(`${r.apiUrl}/health`);
-    const body = await response.json();
+    const { status, body } = await fetchJson(`${r.apiUrl}/health`);
     expect({
-      status: response.status,
+      status,
       health: body.status,
       udp: body.udp,
       address: r.service.udpAddress,

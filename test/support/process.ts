@@ -147,6 +147,13 @@ export async function getJson(url: string): Promise<any> {
   return (await fetch(url)).json();
 }
 
+/** Fetches `url` and returns the status and parsed JSON body. */
+// biome-ignore lint/suspicious/noExplicitAny: tests dig into API JSON freely
+export async function fetchJson(url: string, init?: RequestInit): Promise<{ status: number; body: any }> {
+  const response = await fetch(url, init);
+  return { status: response.status, body: await response.json() };
+}
+
 /** Waits until `/api/stats` reports at least `count` received datagrams; returns the stats. */
 // biome-ignore lint/suspicious/noExplicitAny: tests dig into API JSON freely
 export function waitForReceived(apiUrl: string, count: number): Promise<any> {
