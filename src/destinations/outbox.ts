@@ -279,6 +279,9 @@ class OutboxImpl implements Outbox {
   async flush(timeoutMs: number): Promise<{ lost: number }> {
     if (this.#stopped) return { lost: 0 };
     this.#draining = true;
+    // Every outbox timer is unref'd: once UDP and the API are closed at shutdown, nothing else keeps
+    // the process alive, and it would exit before the deadline without spooling anything.
+    const keepAlive = setInterval(() => {}, 60_000);
     await new Promise<void>((resolve) => {
       const deadline = this.#timers.set(() => this.#onDrained?.(), timeoutMs);
       this.#onDrained = () => {
@@ -289,6 +292,7 @@ class OutboxImpl implements Outbox {
       for (const lane of this.#lanes.values()) this.#schedule(lane, this.#now());
       this.#checkDrained();
     });
+    clearInterval(keepAlive);
     return this.#stop();
   }
 
@@ -451,7 +455,9 @@ class OutboxImpl implements Outbox {
             ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, result.retryAfterMs))
             : backoffMs(lane.attempt, this.#random);
         lane.retryAt = this.#now() + delay;
-        if (lane.state !== result.kind) {
+        const state = result.kind === "blocked" ? "blocked" : "retrying";
+        // Compare states, not result kinds ("retry" vs "retrying"), so each outage is logged once.
+        if (lane.state !== state) {
           if (result.kind === "blocked") {
             this.#log.error(
               `[outbox] ${name}: refused (blocked), keeping items and retrying: ${result.error}`,
@@ -460,7 +466,7 @@ class OutboxImpl implements Outbox {
             this.#log.warn(`[outbox] ${name}: delivery failed, retrying: ${result.error}`);
           }
         }
-        lane.state = result.kind === "blocked" ? "blocked" : "retrying";
+        lane.state = state;
         return;
       }
       case "too_large":
