@@ -77,13 +77,13 @@ describe("order of checks (spec §2)", () => {
     ],
     [
       "a too large datagram is dropped before the rate limit",
-      { maxMessageSize: 10, rateLimit: { admit: () => false } },
+      { maxMessageSize: 10, rateLimit: { admit: (): boolean => false } },
       big,
       "too_large",
     ],
     [
       "a rate-limited datagram is dropped before parsing",
-      { rateLimit: { admit: () => false } },
+      { rateLimit: { admit: (): boolean => false } },
       UNKNOWN,
       "rate_limited",
     ],
