@@ -319,7 +319,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         await udp?.close();
         kernel?.close();
         api?.closeStreams();
-        server?.stop(true);
+        if (server) {
+          // A graceful stop lets the ended SSE streams reach their clients (a forced one resets them);
+          // connections still open after a second are cut.
+          await Promise.race([server.stop(false), Bun.sleep(1000)]);
+          await server.stop(true);
+        }
         clearInterval(housekeeping);
         for (const t of metricTimers) clearInterval(t);
         appNames.close();

@@ -11,7 +11,9 @@ import {
   runConfig,
   sendUdp,
   type TempDir,
+  tcpPortFree,
   tempDir,
+  udpPortFree,
   waitFor,
   waitForReceived,
 } from "../support/process.ts";
@@ -423,6 +425,55 @@ describe("bad input", () => {
         'unknown type "\uFFFD\uFFFD\uFFFD"',
       ],
     });
+  });
+});
+
+describe("shutdown (§9)", () => {
+  test("close() ends SSE streams and frees the UDP and API ports", async () => {
+    const r = await start();
+    const response = await fetch(`${r.apiUrl}/api/events/stream`);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    await r.service.close();
+    let done = false;
+    while (!done) done = (await reader.read()).done;
+    const udpFree = await udpPortFree(r.ports.udp, "127.0.0.1");
+    const apiFree = await tcpPortFree(r.ports.api);
+    expect({ done, udpFree, apiFree }).toStrictEqual({ done: true, udpFree: true, apiFree: true });
+  });
+
+  test("items a down destination could not take are spooled at shutdown and queued again after a restart", async () => {
+    const spoolDir = tempDir("sense-events-spool-");
+    try {
+      const extra: Extra = {
+        butlerSos: {
+          influxdbConfig: {
+            enable: true,
+            host: "127.0.0.1",
+            port: await freeTcpPort(),
+            version: 1,
+            v1Config: { dbName: "x" },
+          },
+        },
+        senseEvents: { outbox: { path: `${spoolDir.path}/outbox.sqlite`, shutdownTimeoutMs: 100 } },
+      };
+      const first = await start(extra);
+      await sendAndCount(first, [startSession("anna")]);
+      const health = await waitFor("a retrying destination", async () => {
+        const h = await getJson(`${first.apiUrl}/health`);
+        return h.destinations.influxdb === "retrying" ? h : undefined;
+      });
+      await first.service.close();
+      const second = await start(extra);
+      const { destinations } = await getJson(`${second.apiUrl}/api/stats`);
+      const queued = destinations.influxdb.queued;
+      expect({ health: health.status, queued: queued.memory + queued.spool }).toStrictEqual({
+        health: "degraded",
+        queued: 1,
+      });
+    } finally {
+      spoolDir.cleanup();
+    }
   });
 });
 
