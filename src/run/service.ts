@@ -241,13 +241,32 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
   let kernelIpv6 = false;
 
-  udp = await bindUdp(settings.config);
-  watchKernel();
+  let server: ReturnType<typeof Bun.serve> | null = null;
+  try {
+    udp = await bindUdp(settings.config);
+    watchKernel();
+    if (api) {
+      const { host, port } = se().api;
+      try {
+        server = Bun.serve({ hostname: host, port, fetch: api.app.fetch, idleTimeout: 0 });
+      } catch (error) {
+        throw new Error(`cannot start the API on ${formatHost(host)}:${port}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
+  } catch (error) {
+    // Startup failed: release what is already open (socket, timers, spool) before reporting.
+    await udp?.close();
+    // Assigned inside watchKernel(), which TypeScript's narrowing does not see.
+    (kernel as KernelDropMonitor | null)?.close();
+    clearInterval(housekeeping);
+    for (const t of metricTimers) clearInterval(t);
+    await outbox.close();
+    throw error;
+  }
   appNames.start();
 
-  const server = api
-    ? Bun.serve({ hostname: se().api.host, port: se().api.port, fetch: api.app.fetch, idleTimeout: 0 })
-    : null;
   const apiUrl = server ? `http://${formatHost(server.hostname ?? se().api.host)}:${server.port}` : null;
   if (apiUrl) log.info(`[api] listening on ${apiUrl}`);
   log.info(`[outbox] destinations: ${settings.destinations.all.map((d) => d.name).join(", ") || "none"}`);

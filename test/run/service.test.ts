@@ -428,6 +428,31 @@ describe("bad input", () => {
   });
 });
 
+describe("startup failures", () => {
+  test("an API port in use fails startup naming the address and releases the UDP port", async () => {
+    const blocker = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
+    const dir = tempDir("sense-events-service-");
+    try {
+      const udp = await freeUdpPort();
+      const file = dir.write("config.yaml", runConfig({ udp, api: blocker.port ?? 0 }));
+      const loaded = await loadConfigFile(file);
+      if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
+      const log = createLogger({ write: () => {} });
+      const failure = await startService({ config: loaded.config, configFile: file, log }).then(
+        () => "started",
+        (error: Error) => error.message,
+      );
+      expect({ failure, udpFree: await udpPortFree(udp, "127.0.0.1") }).toStrictEqual({
+        failure: `cannot start the API on 127.0.0.1:${blocker.port}: Failed to start server. Is port ${blocker.port} in use?`,
+        udpFree: true,
+      });
+    } finally {
+      await blocker.stop(true);
+      dir.cleanup();
+    }
+  });
+});
+
 describe("shutdown (§9)", () => {
   test("close() ends SSE streams and frees the UDP and API ports", async () => {
     const r = await start();
