@@ -391,6 +391,27 @@ describe("reload (§18 items 61–62)", () => {
     });
   });
 
+  test("a new api.token applies to the next request", async () => {
+    const r = await start();
+    rewrite(r, r.ports, { senseEvents: { api: { port: r.ports.api, token: "s3cret" } } });
+    const outcome = await reload(r);
+    const requests: [string, Record<string, string>][] = [
+      [`${r.apiUrl}/api/stats`, {}],
+      [`${r.apiUrl}/api/stats`, { authorization: "Bearer s3cret" }],
+      [`${r.apiUrl}/health`, {}],
+    ];
+    const statuses = await Promise.all(
+      requests.map(async ([url, headers]) => (await fetch(url, { headers })).status),
+    );
+    expect({ outcome, statuses }).toStrictEqual({
+      outcome: {
+        status: 200,
+        body: { reloaded: true, changed: ["sense-events.api.token"], udpRebound: false, restartRequired: [] },
+      },
+      statuses: [401, 200, 200],
+    });
+  });
+
   test("without a config file a reload answers 409", async () => {
     const r = await start({}, { withFile: false });
     expect(await reload(r)).toStrictEqual({
