@@ -268,6 +268,25 @@ describe("reload (§18 items 61–62)", () => {
     });
   });
 
+  test("a host change on the same port closes the old socket first and rebinds", async () => {
+    const r = await start();
+    rewrite(r, r.ports, { udpServerConfig: { serverHost: "::" } });
+    const outcome = await reload(r);
+    await sendAndCount(r, [startSession("anna")]);
+    expect({ outcome, address: r.service.udpAddress }).toStrictEqual({
+      outcome: {
+        status: 200,
+        body: {
+          reloaded: true,
+          changed: ["Butler-SOS.userEvents.udpServerConfig.serverHost"],
+          udpRebound: true,
+          restartRequired: [],
+        },
+      },
+      address: `[::]:${r.ports.udp}`,
+    });
+  });
+
   test("an api.port change is listed in restartRequired and the API stays where it was", async () => {
     const r = await start();
     rewrite(r, { udp: r.ports.udp, api: await freeTcpPort() });
