@@ -37,6 +37,16 @@ function rows(result: Query): Record<string, unknown>[] {
   );
 }
 
+/** The newest event of `/api/events` (its `receivedAt` is what the destinations must carry). */
+async function newestEvent(receiver: Receiver): Promise<{ receivedAt: string }> {
+  const body = (await (await fetch(`${receiver.apiUrl}/api/events`)).json()) as {
+    events: { receivedAt: string }[];
+  };
+  const event = body.events[0];
+  if (!event) throw new Error("[e2e] /api/events is empty");
+  return event;
+}
+
 describe("delivery to real InfluxDB and mosquitto", () => {
   let influx: InfluxServer;
   let broker: MosquittoServer;
@@ -71,7 +81,7 @@ describe("delivery to real InfluxDB and mosquitto", () => {
   test("writes the E2 event to InfluxDB with the §10.4 tags and fields at its receive time", async () => {
     const q = `SELECT * FROM user_events WHERE host = 'pro2-win1'`;
     await waitFor("the E2 line in InfluxDB", async () => rows(await influx.query(q, E2E_DB)).length > 0);
-    const [event] = (await (await fetch(`${receiver.apiUrl}/api/events`)).json()).events;
+    const event = await newestEvent(receiver);
     // In v1 a tag and a field may share a key; InfluxQL then names the field `<key>_1`.
     expect(rows(await influx.query(q, E2E_DB))).toStrictEqual([
       {
@@ -100,7 +110,7 @@ describe("delivery to real InfluxDB and mosquitto", () => {
 
   test("publishes the §11 payload of E2 to the everything topic and the connection-open topic", async () => {
     await waitFor("two MQTT messages for goran", () => subscriber.messages.length >= 2);
-    const [event] = (await (await fetch(`${receiver.apiUrl}/api/events`)).json()).events;
+    const event = await newestEvent(receiver);
     const payload = {
       messageType: "qseow-proxy-connection",
       host: "pro2-win1",

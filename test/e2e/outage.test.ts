@@ -28,7 +28,12 @@ let subscriber: MqttCounter;
 beforeAll(async () => {
   [influx, broker] = await Promise.all([startInfluxdb(), startPersistentMosquitto()]);
   subscriber = await subscribeCounter(broker.port);
-  config = await writeE2eConfig({ influx: { port: influx.port }, mqtt: { port: broker.port } });
+  // A small memory queue makes the outage overflow to the sqlite spool and back (§18 item 30).
+  config = await writeE2eConfig({
+    influx: { port: influx.port },
+    mqtt: { port: broker.port },
+    outbox: { memoryItems: 2000 },
+  });
   receiver = await spawnReceiver(config);
 });
 
@@ -52,7 +57,17 @@ test("delivers every event exactly once to InfluxDB and MQTT across a 20 s Influ
     await Bun.sleep(14_000);
     await influx.start();
   })();
+  let spoolPeak = 0;
+  let done = false;
+  const watching = (async () => {
+    while (spoolPeak === 0 && !done) {
+      spoolPeak = (await receiver.stats()).destinations.influxdb?.queued.spool ?? 0;
+      await Bun.sleep(250);
+    }
+  })();
   const [sent] = await Promise.all([sending, outages]);
+  done = true;
+  await watching;
   expect(sent).toBe(TOTAL);
   await waitFor(
     "every datagram accepted",
@@ -81,6 +96,11 @@ test("delivers every event exactly once to InfluxDB and MQTT across a 20 s Influ
   // QoS 1 is at least once: a publish whose PUBACK was lost in the broker restart is sent again.
   if (duplicated > 0) console.log(`[outage] ${duplicated} MQTT messages arrived twice (QoS 1 redelivery)`);
   const stats = (await receiver.stats()).destinations;
+  const logLines = (text: string) =>
+    receiver
+      .output()
+      .split("\n")
+      .filter((line) => line.includes(text)).length;
   expect({
     accepted: (await receiver.stats()).datagrams.accepted,
     influxRows: firstValue(await influx.query(count, E2E_DB)),
@@ -89,6 +109,9 @@ test("delivers every event exactly once to InfluxDB and MQTT across a 20 s Influ
     mqttMissing: missing.slice(0, 10),
     influxDropped: stats.influxdb?.dropped,
     mqttDropped: stats.mqtt?.dropped,
+    // Regression: the result kind "retry" was compared with the state "retrying", so every retry logged a warning.
+    influxOutageWarnings: logLines("[outbox] influxdb: delivery failed"),
+    influxUsedSpool: spoolPeak > 0,
   }).toStrictEqual({
     accepted: TOTAL,
     influxRows: TOTAL,
@@ -97,5 +120,7 @@ test("delivers every event exactly once to InfluxDB and MQTT across a 20 s Influ
     mqttMissing: [],
     influxDropped: { overflow: 0, rejected: 0 },
     mqttDropped: { overflow: 0, rejected: 0 },
+    influxOutageWarnings: 1,
+    influxUsedSpool: true,
   });
 }, 150_000);
