@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { VERSION } from "../../src/version.ts";
+import { EVENT_KEYS } from "../support/events.ts";
 import {
   BUN,
   type Child,
@@ -20,22 +21,6 @@ import {
 // Built into a temp directory, so a concurrent `bun scripts/build.ts` into dist/ is never disturbed.
 const dir = tempDir("sense-events-binary-");
 const BINARY = join(dir.path, "out", "sense-events-linux-x64");
-const EVENT_KEYS = [
-  "id",
-  "receivedAt",
-  "source",
-  "host",
-  "action",
-  "userDirectory",
-  "userId",
-  "origin",
-  "context",
-  "appId",
-  "appName",
-  "message",
-  "userAgent",
-  "remoteAddress",
-];
 let child: Child | undefined;
 
 beforeAll(async () => {
