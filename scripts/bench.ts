@@ -13,9 +13,16 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, resolve } from "node:path";
-import { type App, type AppConfig, startApp, startBareReceiver } from "./bench/app.ts";
+import { type App, type AppConfig, type AppStats, startApp, startBareReceiver } from "./bench/app.ts";
 import { countUserEvents, influxOwnRate, userEventLines } from "./bench/influx.ts";
-import { burst, type CountingReceiver, type IngestOptions, settle, stepRates } from "./bench/ingest.ts";
+import {
+  burst,
+  type CountingReceiver,
+  type IngestOptions,
+  type StepOutcome,
+  settle,
+  stepRates,
+} from "./bench/ingest.ts";
 import { buildCSender, type SenderKind, send, writeDatagramFile } from "./bench/sender.ts";
 import { markdownTable, num, percentile, range, type Summary, summarize } from "./bench/stats.ts";
 
@@ -72,7 +79,8 @@ if (!args.has("source") && (args.has("build") || !existsSync(binary))) {
 }
 const hasC = buildCSender();
 const file = writeDatagramFile("datagrams", 4000);
-const steps = [50_000, 100_000, 200_000, 300_000, 400_000, 500_000, 600_000, 800_000, 1_000_000];
+const steps = [50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 400_000, 500_000, 600_000, 800_000];
+const attempts = Number(args.get("attempts") ?? 2);
 const stepSeconds = quick ? 1 : 2;
 
 /** Repeats an async measurement `runs` times. */
@@ -124,31 +132,32 @@ async function chooseSender(): Promise<SenderKind> {
 // ---- ingest -----------------------------------------------------------------------------------------
 
 async function ingest(sender: SenderKind): Promise<void> {
-  const o: IngestOptions = { sender, file, seconds: stepSeconds, steps, maxLossPct: 0.1 };
+  const o: IngestOptions = { sender, file, seconds: stepSeconds, steps, maxLossPct: 0.1, attempts };
   const perRun: {
-    bare: Awaited<ReturnType<typeof stepRates>>;
-    app: Awaited<ReturnType<typeof stepRates>>;
+    bare: StepOutcome;
+    app: StepOutcome;
     bareBurst: Awaited<ReturnType<typeof burst>>;
     appBurst: Awaited<ReturnType<typeof burst>>;
   }[] = [];
   for (let run = 0; run < runs; run++) {
-    log(`ingest run ${run + 1}/${runs}: bare socket`);
+    log(`ingest run ${run + 1}/${runs}`);
     const bareRx = await startBareReceiver();
-    const bareCount: CountingReceiver = {
-      udpPort: bareRx.udpPort,
-      count: async () => (await bareRx.count()).received,
-    };
-    const bare = await stepRates(bareCount, o);
-    const bareBurst = await burst(bareCount, o, 100_000);
-    await bareRx.close();
-    log(`ingest run ${run + 1}/${runs}: sense-events (bare best ${num(bare.best)}/s)`);
     const app = await startApp(command, {});
-    const appRx = appReceiver(app);
-    const appSteps = await stepRates(appRx, o);
-    const appBurst = await burst(appRx, o, 100_000);
-    await app.close();
-    log(`ingest run ${run + 1}/${runs}: sense-events best ${num(appSteps.best)}/s`);
-    perRun.push({ bare, app: appSteps, bareBurst, appBurst });
+    try {
+      const bareCount: CountingReceiver = {
+        udpPort: bareRx.udpPort,
+        count: async () => (await bareRx.count()).received,
+      };
+      const appRx = appReceiver(app);
+      const [bare, appSteps] = (await stepRates([bareCount, appRx], o)) as [StepOutcome, StepOutcome];
+      const bareBurst = await burst(bareCount, o, 100_000);
+      const appBurst = await burst(appRx, o, 100_000);
+      log(`ingest run ${run + 1}/${runs}: sense-events ${num(appSteps.best)}/s, bare ${num(bare.best)}/s`);
+      perRun.push({ bare, app: appSteps, bareBurst, appBurst });
+    } finally {
+      await app.close();
+      await bareRx.close();
+    }
   }
   const ratio = pick(perRun, (r) => (100 * r.app.best) / r.bare.best);
   const summary = {
@@ -167,7 +176,7 @@ async function ingest(sender: SenderKind): Promise<void> {
   results.ingest = summary;
   const limited = (xs: string[]) => (xs.every((x) => x === "loss") ? "" : ` (stopped by: ${xs.join(", ")})`);
   tables.push(
-    `### Ingest only (no destinations), ${stepSeconds} s per step, loss limit 0.1 %\n\n${markdownTable(
+    `### Ingest only (no destinations), ${stepSeconds} s per step, loss limit 0.1 %, best of ${attempts} tries per step, receivers stepped in lockstep\n\n${markdownTable(
       ["figure", "sense-events", "bare node:dgram socket", "target"],
       [
         [
@@ -316,14 +325,15 @@ async function endToEnd(sender: SenderKind): Promise<void> {
   const { startMosquitto } = await import("../test/support/mosquitto.ts");
   const influx = await startInfluxdb();
   const broker = await startMosquitto();
-  const e2eSteps = [10_000, 20_000, 40_000, 60_000, 80_000, 100_000, 120_000, 150_000];
+  const e2eSteps = [10_000, 20_000, 30_000, 40_000, 60_000, 80_000, 100_000, 120_000, 150_000];
   const seconds = quick ? 3 : 5;
   const graceMs = 3000;
   const steadySeconds = quick ? 15 : 60;
-  const steadyRate = Number(args.get("steady-rate") ?? 20_000);
+  const steadyRate = Number(args.get("steady-rate") ?? 10_000);
   try {
     const lines = userEventLines(quick ? 50_000 : 200_000, Date.now() - 3_600_000);
     const own = await repeat(runs, (run) => influxOwnRate(influx.url, `bench_own_${run}`, lines, 5000));
+    const mqttOwn = await repeat(runs, () => mqttOwnRate(broker.url, quick ? 50_000 : 200_000));
     const perRun = await repeat(runs, async (run) => {
       const db = `bench_e2e_${run}`;
       const influxConfig = { port: influx.port, dbName: db, maxBatchSize: 5000 };
@@ -341,6 +351,7 @@ async function endToEnd(sender: SenderKind): Promise<void> {
       }[] = [];
       let best = 0;
       let rssSteady = Number.NaN;
+      let steadyStats: AppStats["destinations"] | null = null;
       try {
         log(`e2e run ${run + 1}/${runs}`);
         for (const rate of e2eSteps) {
@@ -400,16 +411,19 @@ async function endToEnd(sender: SenderKind): Promise<void> {
             steadyRate,
             steadySeconds * 2,
           );
+          await Bun.sleep(2000);
           rssSteady = steadyApp.rss();
+          steadyStats = (await steadyApp.stats()).destinations;
         } finally {
           await steadyApp.close();
         }
       }
-      return { steps: stepsRun, best, rssSteady };
+      return { steps: stepsRun, best, rssSteady, steadyStats };
     });
     const ownRate = summarize(own);
     const summary = {
       influxOwnRate: ownRate,
+      mqttOwnRate: summarize(mqttOwn),
       bestRate: pick(perRun, (r) => r.best),
       ratioPct: summarize(perRun.map((r, i) => (100 * r.best) / (own[i] ?? Number.NaN))),
       stepSeconds: seconds,
@@ -431,6 +445,11 @@ async function endToEnd(sender: SenderKind): Promise<void> {
             "",
           ],
           ["sense-events / InfluxDB own rate, %", range(summary.ratioPct, 0), "≥ 60"],
+          [
+            "mqtt.js → mosquitto → subscriber own rate (one publisher, QoS 0, 1000 writes awaited together), messages/s",
+            range(summary.mqttOwnRate),
+            "",
+          ],
         ],
       )}`,
     );
@@ -462,6 +481,33 @@ async function startMqttCounter(url: string, topic: string) {
       await child.exited;
     },
   };
+}
+
+/** Publishes `count` messages with mqtt.js from a child process and times their arrival at a subscriber. */
+async function mqttOwnRate(url: string, count: number): Promise<number> {
+  const topic = "bench/own";
+  const counter = await startMqttCounter(url, topic);
+  try {
+    const start = performance.now();
+    const child = Bun.spawn(
+      [bun, join(import.meta.dir, "bench/mqtt-publisher.ts"), url, topic, String(count)],
+      {
+        stdout: "ignore",
+        stderr: "inherit",
+      },
+    );
+    const deadline = start + 60_000;
+    let received = 0;
+    while (received < count && performance.now() < deadline) {
+      await Bun.sleep(20);
+      received = await counter.count();
+    }
+    const seconds = (performance.now() - start) / 1000;
+    await child.exited;
+    return received / seconds;
+  } finally {
+    await counter.close();
+  }
 }
 
 // ---- hot path ---------------------------------------------------------------------------------------
@@ -525,8 +571,19 @@ if (e2e)
     range(e2e.rssSteadyMiB, 1),
     "",
   ]);
+const steadyQueues = (
+  results.e2e as { runs?: { steadyStats: AppStats["destinations"] | null }[] } | undefined
+)?.runs?.[0]?.steadyStats;
+const queueNote = steadyQueues
+  ? `\n\nAt the end of the steady load (2 s after sending stopped): ${Object.entries(steadyQueues)
+      .map(
+        ([n, d]) =>
+          `${n} sent ${num(d.sent)}, queued ${num(d.queued.memory)} in memory + ${num(d.queued.spool)} spooled`,
+      )
+      .join("; ")}.`
+  : "";
 if (resRows.length > 0)
-  tables.push(`### Resources\n\n${markdownTable(["figure", "value", "target"], resRows)}`);
+  tables.push(`### Resources\n\n${markdownTable(["figure", "value", "target"], resRows)}${queueNote}`);
 
 results.finishedAt = new Date().toISOString();
 results.wallSeconds = Math.round((performance.now() - t0) / 1000);

@@ -29,6 +29,8 @@ export interface IngestOptions {
   steps: number[];
   /** Loss limit of a passing step, percent. */
   maxLossPct: number;
+  /** Tries per step; a step passes when one try passes (the machine may be shared). */
+  attempts: number;
 }
 
 /** Waits until the count stops changing for `quietMs` (at most `maxMs`) and returns it. */
@@ -64,29 +66,48 @@ export async function pacedStep(rx: CountingReceiver, o: IngestOptions, rate: nu
   };
 }
 
+/** The stepping outcome of one receiver. */
+export interface StepOutcome {
+  steps: StepResult[];
+  best: number;
+  limitedBy: "loss" | "sender" | "steps";
+}
+
 /**
- * Steps through `o.steps` and returns every step run plus the highest passing rate. Stops at the first
- * step that loses ≥ maxLossPct, or where the sender could not reach 95 % of the target (sender-limited).
+ * Steps every receiver through `o.steps` in lockstep (receiver A, then B, at each rate), so background load
+ * hits them alike. A step passes when one of `o.attempts` tries loses < maxLossPct. A receiver stops at its
+ * first failing step, or where the sender could not reach 95 % of the target (it is then credited with the
+ * rate the sender reached).
  */
-export async function stepRates(
-  rx: CountingReceiver,
-  o: IngestOptions,
-): Promise<{ steps: StepResult[]; best: number; limitedBy: "loss" | "sender" | "steps" }> {
-  const steps: StepResult[] = [];
-  let best = 0;
+export async function stepRates(receivers: CountingReceiver[], o: IngestOptions): Promise<StepOutcome[]> {
+  const out: StepOutcome[] = receivers.map(() => ({ steps: [], best: 0, limitedBy: "steps" }));
+  const active = receivers.map(() => true);
   for (const rate of o.steps) {
-    const step = await pacedStep(rx, o, rate);
-    steps.push(step);
-    if (step.lossPct >= o.maxLossPct) return { steps, best, limitedBy: "loss" };
-    if (step.sendRate < rate * 0.95) {
-      // The receiver kept up with what the sender managed: credit the achieved rate.
-      best = Math.max(best, step.sendRate);
-      return { steps, best, limitedBy: "sender" };
+    if (!active.some(Boolean)) break;
+    for (const [i, rx] of receivers.entries()) {
+      const result = out[i] as StepOutcome;
+      if (!active[i]) continue;
+      let step = await pacedStep(rx, o, rate);
+      for (let a = 1; a < o.attempts && step.lossPct >= o.maxLossPct; a++) {
+        result.steps.push(step);
+        await Bun.sleep(500);
+        step = await pacedStep(rx, o, rate);
+      }
+      result.steps.push(step);
+      if (step.lossPct >= o.maxLossPct) {
+        active[i] = false;
+        result.limitedBy = "loss";
+      } else if (step.sendRate < rate * 0.95) {
+        active[i] = false;
+        result.limitedBy = "sender";
+        result.best = Math.max(result.best, step.sendRate);
+      } else {
+        result.best = rate;
+      }
+      await Bun.sleep(300);
     }
-    best = rate;
-    await Bun.sleep(300);
   }
-  return { steps, best, limitedBy: "steps" };
+  return out;
 }
 
 /** Burst result: loss, and the rate at which the receiver took the burst in. */
