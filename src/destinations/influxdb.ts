@@ -207,10 +207,12 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
     tags: options.tags,
   });
   const lifetime = new AbortController();
-  let started: Promise<void> | undefined;
+  let started: Promise<boolean> | undefined;
+  let failedChecks = 0;
 
-  const create = async (): Promise<void> => {
-    if (options.version === 3) return; // a v3 database appears on its first write
+  /** Checks for (and creates) the database or bucket; false when InfluxDB could not be asked. */
+  const create = async (): Promise<boolean> => {
+    if (options.version === 3) return true; // a v3 database appears on its first write
     const what = options.version === 1 ? "database" : "bucket";
     const name = options.version === 1 ? options.v1?.dbName : options.v2?.bucket;
     try {
@@ -220,8 +222,12 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
           ? await createV1Database(options, doFetch, signal)
           : await createV2Bucket(options, doFetch, signal);
       if (created) options.log.info(`[influxdb] created ${what} "${name}"`);
+      return true;
     } catch (error) {
-      options.log.warn(`[influxdb] could not check or create ${what} "${name}": ${(error as Error).message}`);
+      const message = `[influxdb] could not check or create ${what} "${name}": ${(error as Error).message}`;
+      if (failedChecks++ === 0) options.log.warn(message);
+      else options.log.debug(message);
+      return false;
     }
   };
 
@@ -235,31 +241,41 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
       return [serializeLine(event)];
     },
     async send(lines: string[]): Promise<SendResult> {
-      const text = lines.join("\n");
-      const headers: Record<string, string> = {
-        ...target.headers,
-        "Content-Type": "text/plain; charset=utf-8",
-      };
-      let body: string | Uint8Array = text;
-      if (Buffer.byteLength(text) > GZIP_THRESHOLD) {
-        body = Bun.gzipSync(text);
-        headers["Content-Encoding"] = "gzip";
-      }
-      try {
-        const signal = AbortSignal.any([lifetime.signal, AbortSignal.timeout(target.timeoutMs)]);
-        const res = await doFetch(target.url, { method: "POST", headers, body, signal });
-        return await classifyHttp(res, (status, text) => `${WRITE_FAILED}${status}${text ? ` ${text}` : ""}`);
-      } catch (error) {
-        return networkRetry(error, WRITE_FAILED, target.timeoutMs);
-      }
+      const result = await write(lines);
+      // The startup check failed (InfluxDB down) and the database is missing: check again, or every
+      // write would answer 404 until the next restart.
+      if (result.kind !== "blocked" || !result.error.startsWith(`${WRITE_FAILED}404`)) return result;
+      if (started === undefined || (await started)) return result;
+      started = create();
+      return (await started) ? await write(lines) : result;
     },
-    start(): Promise<void> {
+    async start(): Promise<void> {
       started ??= create();
-      return started;
+      await started;
     },
     async close(): Promise<void> {
       lifetime.abort();
       await started;
     },
   };
+
+  async function write(lines: string[]): Promise<SendResult> {
+    const text = lines.join("\n");
+    const headers: Record<string, string> = {
+      ...target.headers,
+      "Content-Type": "text/plain; charset=utf-8",
+    };
+    let body: string | Uint8Array = text;
+    if (Buffer.byteLength(text) > GZIP_THRESHOLD) {
+      body = Bun.gzipSync(text);
+      headers["Content-Encoding"] = "gzip";
+    }
+    try {
+      const signal = AbortSignal.any([lifetime.signal, AbortSignal.timeout(target.timeoutMs)]);
+      const res = await doFetch(target.url, { method: "POST", headers, body, signal });
+      return await classifyHttp(res, (status, text) => `${WRITE_FAILED}${status}${text ? ` ${text}` : ""}`);
+    } catch (error) {
+      return networkRetry(error, WRITE_FAILED, target.timeoutMs);
+    }
+  }
 }

@@ -105,3 +105,14 @@ test("SIGTERM with InfluxDB down spools everything and exits 0; the next run del
   await start(config);
   expect(await storedIds(db, 200)).toStrictEqual(ids(0, 200));
 });
+
+test("a database that could not be created while InfluxDB was down is created when it comes back", async () => {
+  await influx.stop();
+  const db = "created_late";
+  const config = await writeE2eConfig({ influx: { port: influx.port, dbName: db } });
+  configs.push(config);
+  await start(config);
+  await sendNumbered(config.udpPort, 0, 20, 1_000);
+  await influx.start();
+  expect(await storedIds(db, 20)).toStrictEqual(ids(0, 20));
+});
