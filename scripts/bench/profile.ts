@@ -3,7 +3,8 @@
  * `bun --cpu-prof --cpu-prof-md src/main.ts run` (source, so names resolve), floods it with the C sender and
  * writes the profile (.cpuprofile and .md) to .cache/prof/.
  *
- *   bun scripts/bench/profile.ts [--rate=200000] [--seconds=4] [--e2e] [--capacity=10000]
+ *   bun scripts/bench/profile.ts [--rate=200000] [--seconds=4] [--e2e [--no-influx | --no-mqtt]] [--capacity=10000]
+ *                                [--no-prof]   (just the counts, e.g. to find one destination's capacity)
  */
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -32,8 +33,8 @@ if (args.has("e2e")) {
   const influx = await startInfluxdb();
   const broker = await startMosquitto();
   services.push(broker, influx);
-  config.influx = { port: influx.port, dbName: "profile", maxBatchSize: 5000 };
-  config.mqtt = { port: broker.port };
+  if (!args.has("no-influx")) config.influx = { port: influx.port, dbName: "profile", maxBatchSize: 5000 };
+  if (!args.has("no-mqtt")) config.mqtt = { port: broker.port };
 }
 const name = `sense-events-${args.has("e2e") ? "e2e" : "ingest"}-${rate}`;
 const app = await startApp(
@@ -50,8 +51,17 @@ const app = await startApp(
 try {
   const before = (await app.stats()).datagrams.received;
   const sent = await send("c-sendmmsg", app.udpPort, file, rate * seconds, rate, seconds * 3);
-  await Bun.sleep(1000);
-  const stats = await app.stats();
+  // Let the outbox drain for up to 10 s.
+  let stats = await app.stats();
+  for (let i = 0; i < 100; i++) {
+    const queued = Object.values(stats.destinations).reduce(
+      (n, d) => n + d.queued.memory + d.queued.spool,
+      0,
+    );
+    if (queued === 0 && i >= 10) break;
+    await Bun.sleep(100);
+    stats = await app.stats();
+  }
   console.log(
     JSON.stringify({
       sent: sent.sent,
