@@ -217,6 +217,8 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
 export interface MqttMessage {
   topic: string;
   payload: Record<string, unknown>;
+  /** The broker's DUP flag: a QoS 1 redelivery to this subscriber (not a second publish). */
+  dup: boolean;
 }
 
 /** A subscriber on `qliksense/#` that keeps every message and counts them per userId. */
@@ -240,8 +242,12 @@ export async function subscribeCounter(port: number): Promise<MqttCounter> {
     clean: false,
   });
   const messages: MqttMessage[] = [];
-  client.on("message", (topic, payload) => {
-    messages.push({ topic, payload: JSON.parse(payload.toString()) as Record<string, unknown> });
+  client.on("message", (topic, payload, packet) => {
+    messages.push({
+      topic,
+      payload: JSON.parse(payload.toString()) as Record<string, unknown>,
+      dup: packet.dup,
+    });
   });
   // Resubscribe after every (re)connect: a non-persistent broker forgets subscriptions on restart.
   const subscribed = new Promise<void>((done, fail) => {
