@@ -101,6 +101,17 @@ test("delivers every event exactly once to InfluxDB and MQTT across a 20 s Influ
   for (let n = 0; n < TOTAL; n++) if (!counts.has(`u${n}`)) missing.push(`u${n}`);
   const duplicated = [...counts.values()].filter((c) => c > 1).length;
   // QoS 1 is at least once: a publish whose PUBACK was lost in the broker restart is sent again.
+  // Delivery follows enqueue order (§18 items 30 and 50): first arrivals must be ascending.
+  const firstArrivals = [
+    ...new Set(
+      subscriber.messages
+        .filter((m) => m.topic === "qliksense/userevent")
+        .map((m) => String(m.payload.userId)),
+    ),
+  ].map((id) => Number(id.slice(1)));
+  const outOfOrder = firstArrivals
+    .filter((n, i) => i > 0 && n < (firstArrivals[i - 1] as number))
+    .map((n) => `u${n}`);
   const redelivered = subscriber.messages.filter((m) => m.dup).length;
   if (duplicated > 0)
     console.log(`[outage] ${duplicated} ids arrived more than once; ${redelivered} messages had DUP set`);
@@ -117,6 +128,7 @@ test("delivers every event exactly once to InfluxDB and MQTT across a 20 s Influ
     eventCountSum: firstValue(await influx.query(counted, E2E_DB)),
     mqttDistinctIds: counts.size,
     mqttMissing: missing.slice(0, 10),
+    mqttOutOfOrder: outOfOrder.slice(0, 10),
     influxDropped: stats.influxdb?.dropped,
     mqttDropped: stats.mqtt?.dropped,
     // Regression: the result kind "retry" was compared with the state "retrying", so every retry logged a warning.
@@ -129,6 +141,7 @@ test("delivers every event exactly once to InfluxDB and MQTT across a 20 s Influ
     eventCountSum: TOTAL,
     mqttDistinctIds: TOTAL,
     mqttMissing: [],
+    mqttOutOfOrder: [],
     influxDropped: { overflow: 0, rejected: 0 },
     mqttDropped: { overflow: 0, rejected: 0 },
     influxOutageWarnings: 1,
