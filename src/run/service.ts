@@ -175,51 +175,55 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let previousTotals = snapshotIngestTotals(counters);
   let previousKernel: number | null = null;
   const metricTimers: ReturnType<typeof setInterval>[] = [];
+
+  /** Puts one `event_count` point per key into the InfluxDB outbox (§10.5); an idle interval writes nothing. */
+  function writeEventCounts(): void {
+    const influx = settings.destinations.influx;
+    if (influx === null || !settings.features.eventCount) return;
+    const counts = eventCounter.drain();
+    if (counts.length === 0) return;
+    const ec = bs().qlikSenseEvents.eventCount.influxdb;
+    const lines = formatEventCountLines(counts, {
+      version: bs().influxdbConfig.version ?? 1,
+      measurement: ec.measurementName,
+      tags: ec.tags,
+      timeNs: `${Date.now()}000000`,
+    });
+    outbox.enqueue(influx.name, lines);
+  }
+
+  /** Puts one `user_events_queue` point for the interval into the InfluxDB outbox (§10.6). */
+  function writeQueueMetrics(): void {
+    const influx = settings.destinations.influx;
+    if (influx === null || !settings.features.queueMetrics) return;
+    const totals = snapshotIngestTotals(counters);
+    const raw = kernel?.snapshot().raw ?? null;
+    const fields = computeQueueMetricsFields(totals, previousTotals, {
+      kernelRcvbufErrors: raw === null ? null : raw - (previousKernel ?? raw),
+      rateLimitCurrent: settings.rateLimiter?.currentRate() ?? 0,
+      processing: intervalTimes.summary(),
+    });
+    previousTotals = totals;
+    previousKernel = raw;
+    intervalTimes.reset();
+    const qm = bs().userEvents.udpServerConfig.queueMetrics.influxdb;
+    const line = formatQueueMetricsLine(fields, {
+      version: bs().influxdbConfig.version ?? 1,
+      measurement: qm.measurementName,
+      tags: qm.tags,
+      timeNs: `${Date.now()}000000`,
+    });
+    outbox.enqueue(influx.name, [line]);
+  }
+
   function startMetricTimers(): void {
     for (const t of metricTimers.splice(0)) clearInterval(t);
     const f = settings.features;
-    const influx = settings.destinations.influx;
-    if (influx === null) return;
-    const version = bs().influxdbConfig.version ?? 1;
-    if (f.eventCount) {
-      const ec = bs().qlikSenseEvents;
-      metricTimers.push(
-        every(ec.influxdb.writeFrequency, () => {
-          const counts = eventCounter.drain();
-          if (counts.length === 0) return;
-          const lines = formatEventCountLines(counts, {
-            version,
-            measurement: ec.eventCount.influxdb.measurementName,
-            tags: ec.eventCount.influxdb.tags,
-            timeNs: `${Date.now()}000000`,
-          });
-          outbox.enqueue(influx.name, lines);
-        }),
-      );
-    }
+    if (f.eventCount)
+      metricTimers.push(every(bs().qlikSenseEvents.influxdb.writeFrequency, writeEventCounts));
     if (f.queueMetrics) {
-      const qm = bs().userEvents.udpServerConfig.queueMetrics.influxdb;
-      metricTimers.push(
-        every(qm.writeFrequency, () => {
-          const totals = snapshotIngestTotals(counters);
-          const raw = kernel?.snapshot().raw ?? null;
-          const fields = computeQueueMetricsFields(totals, previousTotals, {
-            kernelRcvbufErrors: raw === null ? null : raw - (previousKernel ?? raw),
-            rateLimitCurrent: settings.rateLimiter?.currentRate() ?? 0,
-            processing: intervalTimes.summary(),
-          });
-          previousTotals = totals;
-          previousKernel = raw;
-          intervalTimes.reset();
-          const line = formatQueueMetricsLine(fields, {
-            version,
-            measurement: qm.measurementName,
-            tags: qm.tags,
-            timeNs: `${Date.now()}000000`,
-          });
-          outbox.enqueue(influx.name, [line]);
-        }),
-      );
+      const frequency = bs().userEvents.udpServerConfig.queueMetrics.influxdb.writeFrequency;
+      metricTimers.push(every(frequency, writeQueueMetrics));
     }
   }
   startMetricTimers();
@@ -346,6 +350,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         }
         clearInterval(housekeeping);
         for (const t of metricTimers) clearInterval(t);
+        // The last partial interval's counts are deltas: queue them so they are sent or spooled, not lost.
+        writeEventCounts();
+        writeQueueMetrics();
         appNames.close();
         const { lost } = await outbox.flush(se().outbox.shutdownTimeoutMs);
         if (lost > 0) log.warn(`[outbox] ${lost} items lost at shutdown (no spool)`);

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import dgram from "node:dgram";
 import { loadConfigFile } from "../../src/config/load.ts";
-import { createLogger } from "../../src/log.ts";
+import { openSpool } from "../../src/destinations/spool.ts";
+import { createLogger, silentLogger } from "../../src/log.ts";
 import { type Service, startService } from "../../src/run/service.ts";
 import {
   fetchJson,
@@ -536,6 +537,41 @@ describe("shutdown (§9)", () => {
         health: "degraded",
         queued: 1,
       });
+    } finally {
+      spoolDir.cleanup();
+    }
+  });
+  test("the last partial interval of event counts is spooled at shutdown, not lost", async () => {
+    const spoolDir = tempDir("sense-events-spool-");
+    const spoolFile = `${spoolDir.path}/outbox.sqlite`;
+    try {
+      const first = await start({
+        butlerSos: {
+          influxdbConfig: {
+            enable: true,
+            host: "127.0.0.1",
+            port: await freeTcpPort(),
+            version: 1,
+            v1Config: { dbName: "x" },
+          },
+          // A long interval: only the shutdown flush can write these counts.
+          qlikSenseEvents: {
+            influxdb: { enable: true, writeFrequency: 600_000 },
+            eventCount: { enable: true },
+          },
+        },
+        userEvents: { sendToInfluxdb: { enable: false } },
+        senseEvents: { outbox: { path: spoolFile, shutdownTimeoutMs: 100 } },
+      });
+      await sendAndCount(first, [startSession("anna"), startSession("bo")]);
+      await first.service.close();
+      const spool = openSpool(spoolFile, silentLogger);
+      const lines = spool?.peek("influxdb", 10).map((row) => row.payload) ?? [];
+      spool?.close();
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /^event_count,event_type=user,host=node1,source=qseow-proxy-session,subsystem=AppAccess counter=2 \d+$/,
+      );
     } finally {
       spoolDir.cleanup();
     }
