@@ -1,7 +1,8 @@
 import type { Logger } from "../log.ts";
-import type { DestinationState, DestinationStats } from "../stats.ts";
+import type { DestinationStats } from "../stats.ts";
 import { backoffMs, MAX_RETRY_AFTER_MS } from "./backoff.ts";
 import type { Destination, SendResult } from "./destination.ts";
+import { Fifo, type Lane } from "./outbox-lane.ts";
 import type { Spool } from "./spool.ts";
 
 /** Timer functions the outbox schedules with; injectable so tests control delays. */
@@ -64,88 +65,6 @@ const defaultTimers: OutboxTimers = {
   },
   clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
-
-/** A FIFO of items with their outbox sequence numbers and byte sizes; amortised O(1) push and shift. */
-class Fifo {
-  items: string[] = [];
-  seqs: number[] = [];
-  sizes: number[] = [];
-  head = 0;
-  bytes = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: string, seq: number, size: number): void {
-    this.items.push(item);
-    this.seqs.push(seq);
-    this.sizes.push(size);
-    this.bytes += size;
-  }
-
-  /** Removes the oldest item and returns its size. */
-  shift(): number {
-    const size = this.sizes[this.head] as number;
-    this.items[this.head] = "";
-    this.head++;
-    this.bytes -= size;
-    if (this.head === this.items.length) this.clear();
-    else if (this.head >= 4096 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.seqs = this.seqs.slice(this.head);
-      this.sizes = this.sizes.slice(this.head);
-      this.head = 0;
-    }
-    return size;
-  }
-
-  /** Sequence number of the oldest item (Infinity when empty). */
-  firstSeq(): number {
-    return this.length > 0 ? (this.seqs[this.head] as number) : Number.POSITIVE_INFINITY;
-  }
-
-  view(): string[] {
-    return this.items.slice(this.head);
-  }
-
-  clear(): void {
-    this.items = [];
-    this.seqs = [];
-    this.sizes = [];
-    this.head = 0;
-    this.bytes = 0;
-  }
-}
-
-/** Queue, worker state and counters of one destination name. */
-interface Lane {
-  name: string;
-  destination: Destination | null;
-  /** Oldest items, delivered first. */
-  memory: Fifo;
-  /** Overflow waiting for the next spool transaction; newer than everything spooled. */
-  pending: Fifo;
-  state: Exclude<DestinationState, "disabled">;
-  sent: number;
-  retries: number;
-  overflow: number;
-  rejected: number;
-  lastError: string | null;
-  lastSuccessAt: string | null;
-  inFlight: boolean;
-  starting: Promise<void> | null;
-  timer: unknown;
-  timerDue: number;
-  fire: () => void;
-  attempt: number;
-  retryAt: number;
-  /** Enqueue time of the oldest unsent item (or earlier, never later). */
-  oldestAt: number;
-  /** Batch size limit after a 413, and how many items still have to pass under it. */
-  splitCap: number;
-  splitLeft: number;
-}
 
 /** The outbox implementation; see {@link Outbox}. */
 class OutboxImpl implements Outbox {
