@@ -5,7 +5,11 @@
  *
  *   bun scripts/bench.ts [--quick] [--runs=3] [--only=ingest,e2e,api,resources,hot]
  *                        [--binary=dist/sense-events-linux-x64 | --source] [--build]
- *                        [--rmem-max=BYTES] [--json=docs/bench-results.json]
+ *                        [--rmem-max=BYTES] [--receive-buffer=BYTES] [--attempts=2] [--steady-rate=10000]
+ *                        [--json=docs/bench-results.json]
+ *
+ * `--rmem-max` raises net.core.rmem_max with sysctl (root) for the run and restores it at the end;
+ * `--receive-buffer` sets sense-events.udp.receiveBufferBytes and the bare socket's recvBufferSize alike.
  *
  * Every figure is the median of `--runs` runs, with min and max. `--quick` is one short run of each.
  */
@@ -53,6 +57,13 @@ const rmemMax = args.get("rmem-max");
 if (rmemMax) {
   const r = spawnSync("sysctl", ["-w", `net.core.rmem_max=${rmemMax}`], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`[bench] sysctl failed (root needed): ${r.stderr}`);
+  // Put the machine back as it was, also when the run fails.
+  process.on("exit", () =>
+    spawnSync("sysctl", ["-w", `net.core.rmem_max=${rmemBefore}`], { stdio: "ignore" }),
+  );
+}
+function receiveBufferArg(): number | null {
+  return args.has("receive-buffer") ? Number(args.get("receive-buffer")) : null;
 }
 const machine = {
   nproc: os.cpus().length,
@@ -63,6 +74,7 @@ const machine = {
   rmemMax: Number(sysctl("net.core.rmem_max")),
   rmemMaxChangedFrom: rmemMax ? Number(rmemBefore) : null,
   rmemDefault: Number(sysctl("net.core.rmem_default")),
+  receiveBufferBytes: receiveBufferArg(),
   loadavgAtStart: os.loadavg().map((l) => Number(l.toFixed(2))),
   command: `bun scripts/bench.ts ${process.argv.slice(2).join(" ")}`.trim(),
   runs,
@@ -81,6 +93,7 @@ const hasC = buildCSender();
 const file = writeDatagramFile("datagrams", 4000);
 const steps = [50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 400_000, 500_000, 600_000, 800_000];
 const attempts = Number(args.get("attempts") ?? 2);
+const receiveBuffer = args.has("receive-buffer") ? Number(args.get("receive-buffer")) : undefined;
 const stepSeconds = quick ? 1 : 2;
 
 /** Repeats an async measurement `runs` times. */
@@ -141,8 +154,8 @@ async function ingest(sender: SenderKind): Promise<void> {
   }[] = [];
   for (let run = 0; run < runs; run++) {
     log(`ingest run ${run + 1}/${runs}`);
-    const bareRx = await startBareReceiver();
-    const app = await startApp(command, {});
+    const bareRx = await startBareReceiver(receiveBuffer);
+    const app = await startApp(command, receiveBuffer ? { receiveBufferBytes: receiveBuffer } : {});
     try {
       const bareCount: CountingReceiver = {
         udpPort: bareRx.udpPort,
@@ -591,6 +604,8 @@ const header = `## Results\n\n${machine.nproc} CPUs (${machine.cpu}), ${num(mach
   machine.rmemMaxChangedFrom === null
     ? " (not changed)"
     : ` (raised from ${machine.rmemMaxChangedFrom} by this run)`
+}${
+  machine.receiveBufferBytes === null ? "" : `, receive buffer ${machine.receiveBufferBytes} bytes requested`
 }, load average at start ${machine.loadavgAtStart.join(" ")}. \`${machine.command}\`, ${runs} run(s), median (min–max), ${results.wallSeconds} s.`;
 const markdown = [header, ...tables].join("\n\n");
 results.markdown = markdown;

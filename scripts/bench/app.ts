@@ -12,6 +12,8 @@ import { freePort } from "../../test/support/influxdb.ts";
 /** What the bench configures; destinations are off unless given. */
 export interface AppConfig {
   capacity?: number;
+  /** `sense-events.udp.receiveBufferBytes`; the app default (8 MiB) when absent. */
+  receiveBufferBytes?: number;
   influx?: { port: number; dbName: string; maxBatchSize: number; flushIntervalMs?: number };
   mqtt?: { port: number };
 }
@@ -82,7 +84,7 @@ sense-events:
     port: ${apiPort}
   events:
     capacity: ${c.capacity ?? 10000}
-  outbox:
+${c.receiveBufferBytes ? `  udp:\n    receiveBufferBytes: ${c.receiveBufferBytes}\n` : ""}  outbox:
     path: ${JSON.stringify(outbox)}
   influxdb:
     flushIntervalMs: ${influx?.flushIntervalMs ?? 1000}
@@ -149,15 +151,18 @@ export async function startApp(command: string[], config: AppConfig): Promise<Ap
 }
 
 /** Starts the bare-socket baseline (scripts/bench/bare-receiver.ts) as its own process. */
-export async function startBareReceiver(): Promise<{
+export async function startBareReceiver(receiveBufferBytes = 8 * 1024 * 1024): Promise<{
   udpPort: number;
   count(): Promise<{ received: number; first: number; last: number }>;
   close(): Promise<void>;
 }> {
-  const child = Bun.spawn([process.execPath, join(import.meta.dir, "bare-receiver.ts")], {
-    stdout: "pipe",
-    stderr: "inherit",
-  });
+  const child = Bun.spawn(
+    [process.execPath, join(import.meta.dir, "bare-receiver.ts"), String(receiveBufferBytes)],
+    {
+      stdout: "pipe",
+      stderr: "inherit",
+    },
+  );
   const reader = child.stdout.getReader();
   let text = "";
   while (!text.includes("\n")) {

@@ -1,16 +1,19 @@
 /**
- * The bare-socket baseline of scripts/bench.ts: a node:dgram socket with an 8 MiB recvBufferSize that
+ * The bare-socket baseline of scripts/bench.ts: a node:dgram socket with an 8 MiB (or BYTES) recvBufferSize that
  * only counts datagrams. Run as its own process (like the compiled binary) and read over HTTP:
  * prints `{"udpPort":N,"httpPort":M}` and serves `GET /count` → `{received, first, last}` (ms).
  *
- *   bun scripts/bench/bare-receiver.ts
+ *   bun scripts/bench/bare-receiver.ts [BYTES]
  */
 import dgram from "node:dgram";
 
 let received = 0;
 let first = 0;
 let last = 0;
-const socket = dgram.createSocket({ type: "udp4", recvBufferSize: 8 * 1024 * 1024 });
+const socket = dgram.createSocket({
+  type: "udp4",
+  recvBufferSize: Number(process.argv[2] ?? 8 * 1024 * 1024),
+});
 socket.on("message", () => {
   const t = performance.now();
   if (received === 0) first = t;
