@@ -1,6 +1,8 @@
 /**
- * Per-step CPU cost of the datagram hot path, each step timed on its own over the same realistic datagrams,
- * to say where the microseconds of `scripts/bench/hot-path.ts` go. Prints a Markdown table.
+ * Per-step CPU cost of the datagram hot path, to say where the microseconds of `scripts/bench/hot-path.ts` go.
+ * Prints two Markdown tables: each step timed on its own in a tight loop over the same 4000 events (a lower
+ * bound: strings are reused), and the marginal cost of each step added to the real loop on fresh events
+ * (what it costs in the service, GC included).
  *
  *   bun scripts/bench/breakdown.ts [--events=200000]
  */
@@ -84,5 +86,48 @@ for (const [name, fn] of steps) {
   const us = (cpu.user + cpu.system) / N;
   rows.push([name, num(us, 2), num(1e6 / us)]);
 }
+console.log(markdownTable(["step (isolated, reused events)", "CPU µs/event", "per core/s"], rows));
+
+/** The real loop on fresh events, with the chosen steps after processor.process. */
+function loop(ring: boolean, sessionsOn: boolean, serialize: boolean): number {
+  const p = createProcessor({
+    appName: () => undefined,
+    userAgents: createUserAgentParser(),
+    isExcluded: () => false,
+  });
+  const r = new EventRing(10_000);
+  const st = createSessionTracker({ idleTimeoutMinutes: 30 });
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < N; i++) {
+    const result = p.process(buffers[i % 4000] as Buffer, "127.0.0.1", Date.now());
+    if (result.kind !== "accepted") continue;
+    if (ring) r.push(result.deliverable.event);
+    if (sessionsOn) st.update(result.deliverable.event);
+    if (serialize) {
+      sink += line(result.deliverable).length;
+      sink += JSON.stringify(mqttPayload(result.deliverable, {})).length;
+    }
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / N;
+}
+loop(true, true, true); // warm-up
+const variants: [string, boolean, boolean, boolean][] = [
+  ["processor.process only", false, false, false],
+  ["+ ring.push", true, false, false],
+  ["+ sessions.update", false, true, false],
+  ["+ ring.push + sessions.update (the service's store)", true, true, false],
+  ["+ store + InfluxDB line + MQTT JSON", true, true, true],
+];
+const marginal: string[][] = [];
+let base = Number.NaN;
+for (const [name, ring, sessionsOn, serialize] of variants) {
+  const us = Math.min(loop(ring, sessionsOn, serialize), loop(ring, sessionsOn, serialize));
+  if (Number.isNaN(base)) base = us;
+  marginal.push([name, num(us, 2), Number.isNaN(base) || us === base ? "" : `+${num(us - base, 2)}`]);
+}
 if (sink === -1) console.log(sink);
-console.log(markdownTable(["step", "CPU µs/event", "per core/s"], rows));
+console.log("");
+console.log(
+  markdownTable(["real loop, fresh events (best of 2)", "CPU µs/event", "over process only"], marginal),
+);
