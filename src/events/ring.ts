@@ -84,6 +84,40 @@ export function matchesKeys(entry: EventKeys, m: EventMatcher): boolean {
   );
 }
 
+/**
+ * True when `value.toLowerCase() === lower`, where `lower` is itself lower-cased: equal strings need no
+ * lower-casing (lower-casing is idempotent), so the usual all-lower-case value allocates nothing.
+ */
+function equalsLower(value: string, lower: string): boolean {
+  return value === lower || value.toLowerCase() === lower;
+}
+
+/** {@link matchesKeys} on the event itself, lower-casing lazily; `receivedAtMs` is its parsed `receivedAt`. */
+export function matchesEvent(event: UserEvent, receivedAtMs: number, m: EventMatcher): boolean {
+  return (
+    (m.host === undefined || equalsLower(event.host, m.host)) &&
+    (m.action === undefined || equalsLower(event.action, m.action)) &&
+    (m.appId === undefined || (event.appId !== null && equalsLower(event.appId, m.appId))) &&
+    (m.uid === undefined || equalsLower(event.userId, m.uid)) &&
+    (m.dir === undefined || equalsLower(event.userDirectory, m.dir)) &&
+    (m.since === undefined || receivedAtMs >= m.since) &&
+    (m.until === undefined || receivedAtMs < m.until)
+  );
+}
+
+// Consecutive events usually share one receivedAt string (the processor caches it per millisecond).
+let lastIso = "";
+let lastIsoMs = Number.NaN;
+
+/** `Date.parse(iso)`, remembering the last answer. */
+function parseIso(iso: string): number {
+  if (iso !== lastIso) {
+    lastIsoMs = Date.parse(iso);
+    lastIso = iso;
+  }
+  return lastIsoMs;
+}
+
 /** Computes the filter keys of an event. */
 export function eventKeys(event: UserEvent): EventKeys {
   return {
@@ -93,7 +127,7 @@ export function eventKeys(event: UserEvent): EventKeys {
     appId: event.appId === null ? null : event.appId.toLowerCase(),
     dir: event.userDirectory.toLowerCase(),
     uid: event.userId.toLowerCase(),
-    receivedAtMs: Date.parse(event.receivedAt),
+    receivedAtMs: parseIso(event.receivedAt),
   };
 }
 
@@ -102,7 +136,9 @@ export function eventKeys(event: UserEvent): EventKeys {
  * Events must be pushed in increasing id order.
  */
 export class EventRing {
-  #slots: (EventKeys | undefined)[];
+  // Only the event and its receive time are stored: lower-cased keys are compared lazily by queries.
+  #slots: (UserEvent | undefined)[];
+  #ms: Float64Array;
   #capacity: number;
   /** Index of the next write. */
   #head = 0;
@@ -112,6 +148,7 @@ export class EventRing {
     EventRing.#check(capacity);
     this.#capacity = capacity;
     this.#slots = new Array(capacity);
+    this.#ms = new Float64Array(capacity);
   }
 
   static #check(capacity: number): void {
@@ -132,7 +169,8 @@ export class EventRing {
 
   /** Stores an event, evicting the oldest when full. */
   push(event: UserEvent): void {
-    this.#slots[this.#head] = eventKeys(event);
+    this.#slots[this.#head] = event;
+    this.#ms[this.#head] = parseIso(event.receivedAt);
     this.#head = this.#head + 1 === this.#capacity ? 0 : this.#head + 1;
     if (this.#size < this.#capacity) this.#size++;
   }
@@ -142,19 +180,29 @@ export class EventRing {
     EventRing.#check(capacity);
     if (capacity === this.#capacity) return;
     const keep = Math.min(this.#size, capacity);
-    const slots: (EventKeys | undefined)[] = new Array(capacity);
-    for (let i = 0; i < keep; i++) slots[keep - 1 - i] = this.#at(i);
+    const slots: (UserEvent | undefined)[] = new Array(capacity);
+    const ms = new Float64Array(capacity);
+    for (let i = 0; i < keep; i++) {
+      const index = this.#index(i);
+      slots[keep - 1 - i] = this.#slots[index];
+      ms[keep - 1 - i] = this.#ms[index] as number;
+    }
     this.#slots = slots;
+    this.#ms = ms;
     this.#capacity = capacity;
     this.#size = keep;
     this.#head = keep === capacity ? 0 : keep;
   }
 
-  /** The i-th newest entry (0 = newest); i must be below size. */
-  #at(i: number): EventKeys {
-    let index = this.#head - 1 - i;
-    if (index < 0) index += this.#capacity;
-    return this.#slots[index] as EventKeys;
+  /** The slot of the i-th newest event (0 = newest); i must be below size. */
+  #index(i: number): number {
+    const index = this.#head - 1 - i;
+    return index < 0 ? index + this.#capacity : index;
+  }
+
+  /** The i-th newest event (0 = newest); i must be below size. */
+  #at(i: number): UserEvent {
+    return this.#slots[this.#index(i)] as UserEvent;
   }
 
   /** Number of stored events with an id greater than `id` (binary search: ids grow with age order). */
@@ -163,7 +211,7 @@ export class EventRing {
     let hi = this.#size;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.#at(mid).event.id > id) lo = mid + 1;
+      if (this.#at(mid).id > id) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -176,12 +224,13 @@ export class EventRing {
     const events: UserEvent[] = [];
     let i = filter.before === undefined ? 0 : this.#countNewer(filter.before - 1);
     for (; i < this.#size; i++) {
-      const entry = this.#at(i);
-      if (!matchesKeys(entry, matcher)) continue;
+      const index = this.#index(i);
+      const event = this.#slots[index] as UserEvent;
+      if (!matchesEvent(event, this.#ms[index] as number, matcher)) continue;
       if (events.length === limit) {
         return { events, next: (events[events.length - 1] as UserEvent).id };
       }
-      events.push(entry.event);
+      events.push(event);
     }
     return { events, next: null };
   }
@@ -191,7 +240,7 @@ export class EventRing {
     const newer = this.#countNewer(id);
     const count = Math.min(newer, limit);
     const events: UserEvent[] = new Array(count);
-    for (let k = 0; k < count; k++) events[k] = this.#at(newer - 1 - k).event;
+    for (let k = 0; k < count; k++) events[k] = this.#at(newer - 1 - k);
     return events;
   }
 }

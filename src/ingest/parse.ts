@@ -31,6 +31,9 @@ const decoder = new TextDecoder();
 
 const CANONICAL = new Map<string, string>(ACTIONS.map((a) => [a.toLowerCase(), a]));
 const EXACT = new Set<string>(ACTIONS);
+// The four canonical actions have four different lengths.
+const ACTION_BY_LENGTH: (string | undefined)[] = [];
+for (const a of ACTIONS) ACTION_BY_LENGTH[a.length] = a;
 // Field 0 as Qlik's appenders write it, for a lookup before the general match.
 const USUAL_TYPES = new Map<string, EventSource>([
   ["/qseow-proxy-session/", "qseow-proxy-session"],
@@ -108,22 +111,34 @@ function matchType(type: string): EventSource | null {
   return null;
 }
 
-/** Returns the positions of up to `count` separators, starting with the first `;` at `from`. */
-function separators(text: string, from: number, count: number): number[] {
-  const found: number[] = [from];
+// Separator positions of the datagram being parsed: reused, since parsing is synchronous and never nested.
+const seps = new Int32Array(8);
+
+/** Finds up to `count` separators, starting with the first `;` at `from`, into `seps`; returns how many. */
+function separators(text: string, from: number, count: number): number {
+  seps[0] = from;
+  let found = 1;
   let at = from;
-  while (found.length < count) {
+  while (found < count) {
     at = text.indexOf(";", at + 1);
     if (at === -1) break;
-    found.push(at);
+    seps[found++] = at;
   }
   return found;
 }
 
-/** Cleans field n ≥ 1, which spans seps[n-1]+1 .. seps[n]; the last field runs to the end of the text. */
-function field(text: string, seps: number[], n: number, cap: number): string {
-  const end = n < seps.length ? (seps[n] as number) : text.length;
+/** Cleans field n ≥ 1, which spans seps[n-1]+1 .. seps[n]; the last field (n = `count`) runs to the end of the text. */
+function field(text: string, count: number, n: number, cap: number): string {
+  const end = n < count ? (seps[n] as number) : text.length;
   return cleanField(text, (seps[n - 1] as number) + 1, end, cap);
+}
+
+/** The canonical action when field n is exactly one (no slice, and a shared string), else null. */
+function exactAction(text: string, count: number, n: number): string | null {
+  const start = (seps[n - 1] as number) + 1;
+  const end = n < count ? (seps[n] as number) : text.length;
+  const action = ACTION_BY_LENGTH[end - start];
+  return action !== undefined && text.startsWith(action, start) ? action : null;
 }
 
 /** Decodes, cleans, types and splits one datagram (spec §3); never throws. */
@@ -136,16 +151,16 @@ export function parseDatagram(bytes: Uint8Array): ParseResult {
   const source = matchType(type);
   if (source === null) return { ok: false, reason: "unknown_type", detail: `unknown type "${type}"`, text };
   const needed = source === "proxy-user-event" ? 5 : 8;
-  const seps = first === -1 ? [] : separators(text, first, needed - 1);
-  if (seps.length < needed - 1) {
-    const detail = `${source} needs ${needed} fields, got ${seps.length + 1}`;
+  const count = first === -1 ? 0 : separators(text, first, needed - 1);
+  if (count < needed - 1) {
+    const detail = `${source} needs ${needed} fields, got ${count + 1}`;
     return { ok: false, reason: "malformed", detail, text };
   }
-  const host = field(text, seps, 1, SHORT_CAP);
+  const host = field(text, count, 1, SHORT_CAP);
   if (source === "proxy-user-event") {
-    const origin = field(text, seps, 2, ORIGIN_CAP);
-    const context = field(text, seps, 3, CONTEXT_CAP);
-    const message = field(text, seps, 4, MESSAGE_CAP);
+    const origin = field(text, count, 2, ORIGIN_CAP);
+    const context = field(text, count, 3, CONTEXT_CAP);
+    const message = field(text, count, 4, MESSAGE_CAP);
     const b = parseFormatB(message);
     if (b === null) return { ok: false, reason: "malformed", detail: "no action in message", text };
     const userDirectory = capUtf16(b.userDirectory, SHORT_CAP);
@@ -155,11 +170,11 @@ export function parseDatagram(bytes: Uint8Array): ParseResult {
       datagram: { source, host, action: b.action, userDirectory, userId, origin, context, message },
     };
   }
-  const action = canonicalAction(field(text, seps, 2, SHORT_CAP));
-  const userDirectory = field(text, seps, 3, SHORT_CAP);
-  const userId = field(text, seps, 4, SHORT_CAP);
-  const origin = field(text, seps, 5, ORIGIN_CAP);
-  const context = field(text, seps, 6, CONTEXT_CAP);
-  const message = field(text, seps, 7, MESSAGE_CAP);
+  const action = exactAction(text, count, 2) ?? canonicalAction(field(text, count, 2, SHORT_CAP));
+  const userDirectory = field(text, count, 3, SHORT_CAP);
+  const userId = field(text, count, 4, SHORT_CAP);
+  const origin = field(text, count, 5, ORIGIN_CAP);
+  const context = field(text, count, 6, CONTEXT_CAP);
+  const message = field(text, count, 7, MESSAGE_CAP);
   return { ok: true, datagram: { source, host, action, userDirectory, userId, origin, context, message } };
 }

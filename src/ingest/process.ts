@@ -64,6 +64,11 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const current: ProcessorOptions = { ...options };
   const clock = createNsClock();
   let id = 0;
+  // At high rates many events share a millisecond, and datagrams mostly come from the same few senders.
+  let isoMs = Number.NaN;
+  let iso = "";
+  let lastAddress = "";
+  let lastDisplay = "";
   return {
     process(bytes, remoteAddress, receivedAtMs) {
       const parsed = parseDatagram(bytes);
@@ -75,10 +80,18 @@ export function createProcessor(options: ProcessorOptions): Processor {
         return { kind: "excluded", source: d.source, host: d.host, origin: d.origin };
       }
       const ms = Math.trunc(receivedAtMs);
+      if (ms !== isoMs) {
+        iso = new Date(ms).toISOString();
+        isoMs = ms;
+      }
+      if (remoteAddress !== lastAddress) {
+        lastDisplay = displayAddress(remoteAddress);
+        lastAddress = remoteAddress;
+      }
       const appId = extractAppId(d.context);
       const event: UserEvent = {
         id: ++id,
-        receivedAt: new Date(ms).toISOString(),
+        receivedAt: iso,
         source: d.source,
         host: d.host,
         action: d.action,
@@ -90,7 +103,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
         appName: appId === null ? null : (current.appName(appId) ?? null),
         message: d.message,
         userAgent: current.userAgents.parse(d.message),
-        remoteAddress: displayAddress(remoteAddress),
+        remoteAddress: lastDisplay,
       };
       const deliverable: DeliverableEvent = {
         event,
