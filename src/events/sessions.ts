@@ -41,6 +41,8 @@ interface Session {
   lastEventAt: string;
   /** `now()` at the last event, for expiry. */
   lastEventMs: number;
+  /** Update counter at the last event: orders the list without re-inserting into the map per event. */
+  seq: number;
   openConnections: number;
   /** appId multiset: appId → open connections carrying it. */
   appIds: Map<string, number>;
@@ -52,20 +54,15 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export function createSessionTracker(options: SessionTrackerOptions): SessionTracker {
   const now = options.now ?? Date.now;
   let idleMs = options.idleTimeoutMinutes * 60_000;
-  // Map order is update order (entries are re-inserted on every event), so the oldest come first.
   const sessions = new Map<string, Session>();
+  let seq = 0;
 
   const isExpired = (session: Session, at: number): boolean =>
     at - session.lastEventMs >= (session.openConnections > 0 ? DAY_MS : idleMs);
 
   function expire(): void {
     const at = now();
-    const shortest = Math.min(idleMs, DAY_MS);
-    for (const [key, session] of sessions) {
-      // Everything after this one is at least as recent, so nothing further can have expired.
-      if (at - session.lastEventMs < shortest) break;
-      if (isExpired(session, at)) sessions.delete(key);
-    }
+    for (const [key, session] of sessions) if (isExpired(session, at)) sessions.delete(key);
   }
 
   function update(event: UserEvent): void {
@@ -90,9 +87,11 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
         startedAt: null,
         lastEventAt: event.receivedAt,
         lastEventMs: at,
+        seq: 0,
         openConnections: 0,
         appIds: new Map(),
       };
+      sessions.set(key, session);
     }
     if (event.action === "Start session") {
       session.startedAt = event.receivedAt;
@@ -112,14 +111,14 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
     session.userId = event.userId;
     session.lastEventAt = event.receivedAt;
     session.lastEventMs = at;
-    sessions.delete(key);
-    sessions.set(key, session);
+    session.seq = ++seq;
   }
 
   function list(): SessionView[] {
     expire();
     const views: SessionView[] = [];
-    for (const s of sessions.values()) {
+    const newestFirst = [...sessions.values()].sort((a, b) => b.seq - a.seq);
+    for (const s of newestFirst) {
       views.push({
         host: s.host,
         userDirectory: s.userDirectory,
@@ -130,7 +129,7 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
         appIds: [...s.appIds.keys()],
       });
     }
-    return views.reverse();
+    return views;
   }
 
   return {

@@ -41,6 +41,16 @@ const USUAL_TYPES = new Map<string, EventSource>([
   ["/proxy-user-event/", "proxy-user-event"],
 ]);
 
+// The usual field 0 spellings have three different lengths.
+const USUAL_BY_LENGTH: ([string, EventSource] | undefined)[] = [];
+for (const entry of USUAL_TYPES) USUAL_BY_LENGTH[entry[0].length] = entry;
+
+/** The source when `text[0, end)` is exactly a usual field 0, compared in place; else null. */
+function usualType(text: string, end: number): EventSource | null {
+  const entry = USUAL_BY_LENGTH[end];
+  return entry !== undefined && text.startsWith(entry[0]) ? entry[1] : null;
+}
+
 /** Trims a command and returns its canonical spelling if it is a known action (spec §3.5), else the trimmed command. */
 export function canonicalAction(command: string): string {
   // Fast path: senders almost always use the canonical spelling.
@@ -147,9 +157,12 @@ export function parseDatagram(bytes: Uint8Array): ParseResult {
   if (isBlank(text)) return { ok: false, reason: "malformed", detail: "empty datagram", text };
   const first = text.indexOf(";");
   const typeEnd = first === -1 ? text.length : first;
-  const type = cleanField(text, 0, typeEnd, SHORT_CAP);
-  const source = matchType(type);
-  if (source === null) return { ok: false, reason: "unknown_type", detail: `unknown type "${type}"`, text };
+  let source = usualType(text, typeEnd);
+  if (source === null) {
+    const type = cleanField(text, 0, typeEnd, SHORT_CAP);
+    source = matchType(type);
+    if (source === null) return { ok: false, reason: "unknown_type", detail: `unknown type "${type}"`, text };
+  }
   const needed = source === "proxy-user-event" ? 5 : 8;
   const count = first === -1 ? 0 : separators(text, first, needed - 1);
   if (count < needed - 1) {

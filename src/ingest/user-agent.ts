@@ -20,7 +20,14 @@ export function rawUserAgent(message: string): string {
   if (at === -1) return "";
   const from = at + MARKER.length;
   const next = message.indexOf(MARKER, from);
-  const raw = (next === -1 ? message.slice(from) : message.slice(from, next)).trim();
+  return cleanRaw(next === -1 ? message.slice(from) : message.slice(from, next));
+}
+
+const SLOTS = 64;
+
+/** Trims a UA segment and removes every `'` (spec §4.3). */
+function cleanRaw(segment: string): string {
+  const raw = segment.trim();
   return raw.includes("'") ? raw.replaceAll("'", "") : raw;
 }
 
@@ -42,20 +49,49 @@ export function createUserAgentParser(capacity = 1000): UserAgentParser {
   const cache = new Map<string, UserAgentInfo>();
   let hits = 0;
   let misses = 0;
+  let newest = "";
+  // Recently seen UA segments (the text after the marker, as sent) and their raw UA, found by a cheap hash and
+  // compared in place: a repeated UA then needs no slicing, trimming or hashing of a fresh string.
+  const segments: string[] = new Array(SLOTS).fill("");
+  const raws: string[] = new Array(SLOTS).fill("");
+
+  /** The raw UA of `message[from, end)`, from the segment table when the same segment was seen recently. */
+  function rawOf(message: string, from: number, end: number): string {
+    const length = end - from;
+    const slot =
+      (length * 31 + message.charCodeAt(end - 1) + message.charCodeAt(from + (length >> 1))) & (SLOTS - 1);
+    const seen = segments[slot] as string;
+    if (seen.length === length && length > 0 && message.startsWith(seen, from)) return raws[slot] as string;
+    const segment = message.slice(from, end);
+    const raw = cleanRaw(segment);
+    segments[slot] = segment;
+    raws[slot] = raw;
+    return raw;
+  }
+
   return {
     parse(message) {
-      const raw = rawUserAgent(message);
+      const at = message.indexOf(MARKER);
+      if (at === -1) return null;
+      const from = at + MARKER.length;
+      const next = message.indexOf(MARKER, from);
+      const raw = rawOf(message, from, next === -1 ? message.length : next);
       if (raw === "") return null;
       const cached = cache.get(raw);
       if (cached !== undefined) {
         hits++;
-        cache.delete(raw);
-        cache.set(raw, cached);
+        // Already the most recent: re-inserting would not change the order.
+        if (raw !== newest) {
+          cache.delete(raw);
+          cache.set(raw, cached);
+          newest = raw;
+        }
         return cached;
       }
       misses++;
       const info = parseRaw(raw);
       cache.set(raw, info);
+      newest = raw;
       if (cache.size > capacity) {
         const oldest = cache.keys().next();
         if (!oldest.done) cache.delete(oldest.value);
