@@ -125,6 +125,12 @@ async function runtimeFor(target: BuildTarget, version: string): Promise<string>
   return binary;
 }
 
+/**
+ * Worker scripts that src/main.ts starts with `new Worker(new URL(…, import.meta.url))`: a compiled
+ * binary contains them only when they are extra entry points of the same build.
+ */
+const MAIN_WORKERS = ["src/ingest/udp-worker.ts"];
+
 /** Compiles one target and returns the output path; throws if bun fails or the output is missing or empty. */
 async function compile(target: BuildTarget, options: BuildOptions, runtime: string): Promise<string> {
   const outfile = resolve(options.outdir, target.outfile);
@@ -134,6 +140,7 @@ async function compile(target: BuildTarget, options: BuildOptions, runtime: stri
     INSTALLED_BUN,
     "build",
     resolve(options.entry),
+    ...(options.entry === "src/main.ts" ? MAIN_WORKERS.map((worker) => resolve(worker)) : []),
     "--compile",
     "--minify",
     // The sourcemap is embedded in the executable, so stack traces name the TypeScript sources.

@@ -20,7 +20,8 @@ export interface DatagramCounters {
   accepted: number;
   excluded: number;
   processingErrors: number;
-  dropped: { source_not_allowed: number; too_large: number; rate_limited: number };
+  /** `queue_full`: dropped by the receive thread while processing was behind by its whole backlog. */
+  dropped: { source_not_allowed: number; too_large: number; rate_limited: number; queue_full: number };
   rejected: { unknown_type: number; malformed: number };
   /** Accepted events per source, for `sense_events_events_accepted_total{source}`. */
   acceptedBySource: Record<EventSource, number>;
@@ -33,7 +34,7 @@ export function createDatagramCounters(): DatagramCounters {
     accepted: 0,
     excluded: 0,
     processingErrors: 0,
-    dropped: { source_not_allowed: 0, too_large: 0, rate_limited: 0 },
+    dropped: { source_not_allowed: 0, too_large: 0, rate_limited: 0, queue_full: 0 },
     rejected: { unknown_type: 0, malformed: 0 },
     acceptedBySource: { "qseow-proxy-session": 0, "qseow-proxy-connection": 0, "proxy-user-event": 0 },
   };

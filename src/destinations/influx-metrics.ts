@@ -151,7 +151,8 @@ export function computeQueueMetricsFields(
   const source = current.dropped.source_not_allowed - previous.dropped.source_not_allowed;
   const size = current.dropped.too_large - previous.dropped.too_large;
   const rate = current.dropped.rate_limited - previous.dropped.rate_limited;
-  const admitted = received - source - size - rate;
+  const queueFull = current.dropped.queue_full - previous.dropped.queue_full;
+  const admitted = received - source - size - rate - queueFull;
   return {
     messages_received: received - source,
     messages_queued: admitted,
@@ -159,7 +160,7 @@ export function computeQueueMetricsFields(
     messages_failed: current.processingErrors - previous.processingErrors,
     messages_dropped_size: size,
     messages_dropped_rate_limit: rate,
-    messages_dropped_total: size + rate,
+    messages_dropped_total: size + rate + queueFull,
     processing_time_avg_ms: extra.processing.avg,
     processing_time_p95_ms: extra.processing.p95,
     processing_time_max_ms: extra.processing.max,
@@ -168,7 +169,7 @@ export function computeQueueMetricsFields(
     queue_max_size: 0,
     queue_running: 0,
     queue_utilization_pct: 0,
-    messages_dropped_queue_full: 0,
+    messages_dropped_queue_full: queueFull,
     backpressure_active: 0,
     messages_dropped_source: source,
     messages_rejected_unknown_type: current.rejected.unknown_type - previous.rejected.unknown_type,

@@ -66,7 +66,7 @@ export function createPipeline(deps: PipelineDeps, initial: PipelineSettings) {
   const now = deps.now ?? Date.now;
   let settings = initial;
 
-  function handle(msg: Uint8Array, address: string, port: number): void {
+  function handle(msg: Uint8Array, address: string, port: number, receivedAtMs = now()): void {
     const s = settings;
     counters.received++;
     if (s.allows !== null && !s.allows(address)) {
@@ -83,7 +83,6 @@ export function createPipeline(deps: PipelineDeps, initial: PipelineSettings) {
       return;
     }
     const started = performance.now();
-    const receivedAtMs = now();
     try {
       processDatagram(s, msg, address, port, receivedAtMs);
     } catch (error) {

@@ -18,7 +18,7 @@ import { createPipeline } from "../ingest/pipeline.ts";
 import { createProcessor } from "../ingest/process.ts";
 import { ProcessingTimes } from "../ingest/processing-time.ts";
 import { RejectedLog } from "../ingest/rejected.ts";
-import { startUdpIngest, type UdpIngest } from "../ingest/socket.ts";
+import { startUdpThread, type UdpThread } from "../ingest/udp-thread.ts";
 import { createUserAgentParser } from "../ingest/user-agent.ts";
 import type { Logger } from "../log.ts";
 import { createDatagramCounters, type StatsSnapshot } from "../stats.ts";
@@ -80,7 +80,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   });
   for (const destination of settings.destinations.all) outbox.attach(destination);
 
-  let udp: UdpIngest | null = null;
+  let udp: UdpThread | null = null;
+  /** queue_full drops of receive threads already replaced by a rebind. */
+  let queueFullBefore = 0;
   let kernel: KernelDropMonitor | null = null;
   const api = se().api.enable
     ? createApi({
@@ -132,23 +134,32 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     return { ...s.pipeline, eventCount: f.eventCount ? eventCounter : null };
   }
 
-  async function bindUdp(config: Config): Promise<UdpIngest | null> {
+  async function bindUdp(config: Config): Promise<UdpThread | null> {
     const ue = config["Butler-SOS"].userEvents;
     if (!ue.enable) {
       log.warn("[udp] user events are disabled (Butler-SOS.userEvents.enable: false): no UDP listener");
       return null;
     }
-    const bound = await startUdpIngest({
+    const bound = await startUdpThread({
       host: ue.udpServerConfig.serverHost,
       port: ue.udpServerConfig.portUserActivityEvents,
       receiveBufferBytes: config["sense-events"].udp.receiveBufferBytes,
       onDatagram: pipeline.handle,
+      logLevel: se().log.level,
       log,
     });
     return bound;
   }
 
+  /** Copies the receive thread's queue_full drops into the counters; they were read from the socket too. */
+  function syncQueueFull(): void {
+    const total = queueFullBefore + (udp?.queueFull ?? 0);
+    counters.received += total - counters.dropped.queue_full;
+    counters.dropped.queue_full = total;
+  }
+
   function stats(): StatsSnapshot {
+    syncQueueFull();
     const kernelSnap = kernel?.snapshot() ?? { raw: null, sinceStart: null };
     const { acceptedBySource, ...datagrams } = counters;
     return {
@@ -196,6 +207,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   function writeQueueMetrics(): void {
     const influx = settings.destinations.influx;
     if (influx === null || !settings.features.queueMetrics) return;
+    syncQueueFull();
     const totals = snapshotIngestTotals(counters);
     const raw = kernel?.snapshot().raw ?? null;
     const fields = computeQueueMetricsFields(totals, previousTotals, {
@@ -317,15 +329,24 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const old = udp;
     const ue = config["Butler-SOS"].userEvents.udpServerConfig;
     const samePort = old !== null && old.port === ue.portUserActivityEvents;
+    /** Closes the old listener, keeping its queue_full drops in the totals. */
+    const retire = async (thread: UdpThread) => {
+      syncQueueFull();
+      queueFullBefore += thread.queueFull;
+      await thread.close();
+    };
     // On the same port the old socket must go first, or the new bind fails with EADDRINUSE.
-    if (samePort) await old.close();
+    if (samePort) {
+      await retire(old);
+      udp = null;
+    }
     try {
       udp = await bindUdp(config);
     } catch (error) {
       if (samePort) udp = await bindUdp(settings.config);
       throw error;
     }
-    if (!samePort) await old?.close();
+    if (!samePort && old !== null) await retire(old);
     // A listener enabled by reload (or moved between IPv4 and IPv6) needs its kernel counter too.
     watchKernel();
   }

@@ -13,7 +13,7 @@ export function sampleStats(): StatsSnapshot {
       accepted: 90,
       excluded: 3,
       processingErrors: 1,
-      dropped: { source_not_allowed: 2, too_large: 1, rate_limited: 0 },
+      dropped: { source_not_allowed: 2, too_large: 1, rate_limited: 0, queue_full: 0 },
       rejected: { unknown_type: 2, malformed: 1 },
     },
     acceptedBySource: { "qseow-proxy-session": 30, "qseow-proxy-connection": 50, "proxy-user-event": 10 },

@@ -12,6 +12,7 @@ sense_events_datagrams_received_total 100
 sense_events_datagrams_dropped_total{reason="source_not_allowed"} 2
 sense_events_datagrams_dropped_total{reason="too_large"} 1
 sense_events_datagrams_dropped_total{reason="rate_limited"} 0
+sense_events_datagrams_dropped_total{reason="queue_full"} 0
 # HELP sense_events_datagrams_rejected_total Datagrams rejected by the parser, by reason.
 # TYPE sense_events_datagrams_rejected_total counter
 sense_events_datagrams_rejected_total{reason="unknown_type"} 2

@@ -81,7 +81,7 @@ describe("user_events_queue (spec §10.6)", () => {
     c.received = 100;
     c.excluded = 3;
     c.processingErrors = 1;
-    c.dropped = { source_not_allowed: 10, too_large: 4, rate_limited: 6 };
+    c.dropped = { source_not_allowed: 10, too_large: 4, rate_limited: 6, queue_full: 3 };
     c.rejected = { unknown_type: 2, malformed: 5 };
     return c;
   }
@@ -90,12 +90,12 @@ describe("user_events_queue (spec §10.6)", () => {
 
   const expected: QueueMetricsFields = {
     messages_received: 90,
-    messages_queued: 80,
-    messages_processed: 80,
+    messages_queued: 77,
+    messages_processed: 77,
     messages_failed: 1,
     messages_dropped_size: 4,
     messages_dropped_rate_limit: 6,
-    messages_dropped_total: 10,
+    messages_dropped_total: 13,
     processing_time_avg_ms: 0.25,
     processing_time_p95_ms: 1.5,
     processing_time_max_ms: 2,
@@ -104,7 +104,7 @@ describe("user_events_queue (spec §10.6)", () => {
     queue_max_size: 0,
     queue_running: 0,
     queue_utilization_pct: 0,
-    messages_dropped_queue_full: 0,
+    messages_dropped_queue_full: 3,
     backpressure_active: 0,
     messages_dropped_source: 10,
     messages_rejected_unknown_type: 2,
@@ -132,6 +132,7 @@ describe("user_events_queue (spec §10.6)", () => {
       messages_dropped_size: 1,
       messages_dropped_rate_limit: 0,
       messages_dropped_total: 1,
+      messages_dropped_queue_full: 0,
       messages_dropped_source: 0,
       messages_rejected_unknown_type: 0,
       messages_rejected_malformed: 0,
@@ -141,9 +142,9 @@ describe("user_events_queue (spec §10.6)", () => {
   });
 
   const fieldsV1 =
-    "backpressure_active=0,kernel_rcvbuf_errors=7,messages_dropped_queue_full=0,messages_dropped_rate_limit=6,messages_dropped_size=4,messages_dropped_source=10,messages_dropped_total=10,messages_excluded=3,messages_failed=1,messages_processed=80,messages_queued=80,messages_received=90,messages_rejected_malformed=5,messages_rejected_unknown_type=2,processing_time_avg_ms=0.25,processing_time_max_ms=2,processing_time_p95_ms=1.5,queue_max_size=0,queue_running=0,queue_size=0,queue_utilization_pct=0,rate_limit_current=120";
+    "backpressure_active=0,kernel_rcvbuf_errors=7,messages_dropped_queue_full=3,messages_dropped_rate_limit=6,messages_dropped_size=4,messages_dropped_source=10,messages_dropped_total=13,messages_excluded=3,messages_failed=1,messages_processed=77,messages_queued=77,messages_received=90,messages_rejected_malformed=5,messages_rejected_unknown_type=2,processing_time_avg_ms=0.25,processing_time_max_ms=2,processing_time_p95_ms=1.5,queue_max_size=0,queue_running=0,queue_size=0,queue_utilization_pct=0,rate_limit_current=120";
   const fieldsV2 =
-    "backpressure_active=0i,kernel_rcvbuf_errors=7i,messages_dropped_queue_full=0i,messages_dropped_rate_limit=6i,messages_dropped_size=4i,messages_dropped_source=10i,messages_dropped_total=10i,messages_excluded=3i,messages_failed=1i,messages_processed=80i,messages_queued=80i,messages_received=90i,messages_rejected_malformed=5i,messages_rejected_unknown_type=2i,processing_time_avg_ms=0.25,processing_time_max_ms=2,processing_time_p95_ms=1.5,queue_max_size=0i,queue_running=0i,queue_size=0i,queue_utilization_pct=0,rate_limit_current=120i";
+    "backpressure_active=0i,kernel_rcvbuf_errors=7i,messages_dropped_queue_full=3i,messages_dropped_rate_limit=6i,messages_dropped_size=4i,messages_dropped_source=10i,messages_dropped_total=13i,messages_excluded=3i,messages_failed=1i,messages_processed=77i,messages_queued=77i,messages_received=90i,messages_rejected_malformed=5i,messages_rejected_unknown_type=2i,processing_time_avg_ms=0.25,processing_time_max_ms=2,processing_time_p95_ms=1.5,queue_max_size=0i,queue_running=0i,queue_size=0i,queue_utilization_pct=0,rate_limit_current=120i";
 
   test.each([
     [1, fieldsV1],

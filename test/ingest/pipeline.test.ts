@@ -101,7 +101,7 @@ describe("order of checks (spec §2)", () => {
     t.pipeline.handle(START, "127.0.0.1", 5000);
     expect({ accepted: t.counters.accepted, dropped: t.counters.dropped }).toStrictEqual({
       accepted: 1,
-      dropped: { source_not_allowed: 0, too_large: 1, rate_limited: 0 },
+      dropped: { source_not_allowed: 0, too_large: 1, rate_limited: 0, queue_full: 0 },
     });
   });
 

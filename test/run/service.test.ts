@@ -96,7 +96,7 @@ const zeroCounters = {
   accepted: 0,
   excluded: 0,
   processingErrors: 0,
-  dropped: { source_not_allowed: 0, too_large: 0, rate_limited: 0 },
+  dropped: { source_not_allowed: 0, too_large: 0, rate_limited: 0, queue_full: 0 },
   rejected: { unknown_type: 0, malformed: 0 },
 };
 

@@ -1,0 +1,7 @@
+/**
+ * URLs of the Worker scripts. Resolved here, beside src/main.ts, because in a compiled binary every
+ * module's `import.meta.url` is the binary itself, whose embedded files keep their paths below src/;
+ * from this file the same relative path works in both `bun src/main.ts` and the binary.
+ * scripts/build.ts adds each script as an extra entry point.
+ */
+export const UDP_WORKER_URL: string = new URL("./ingest/udp-worker.ts", import.meta.url).href;

@@ -1,0 +1,129 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import dgram from "node:dgram";
+import { startUdpThread, type UdpThread } from "../../src/ingest/udp-thread.ts";
+import { createLogger, silentLogger } from "../../src/log.ts";
+
+interface Seen {
+  text: string;
+  address: string;
+  port: number;
+  receivedAtMs: number;
+}
+
+const open: UdpThread[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close()));
+});
+
+async function listen(options: { maxQueuedBytes?: number } = {}) {
+  const seen: Seen[] = [];
+  const decoder = new TextDecoder();
+  const thread = await startUdpThread({
+    host: "127.0.0.1",
+    port: 0,
+    receiveBufferBytes: 1 << 20,
+    log: silentLogger,
+    onDatagram: (msg, address, port, receivedAtMs) =>
+      seen.push({ text: decoder.decode(msg), address, port, receivedAtMs }),
+    ...options,
+  });
+  open.push(thread);
+  return { thread, seen };
+}
+
+async function waitFor(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await Bun.sleep(10);
+}
+
+describe("receive thread", () => {
+  test("delivers every datagram in order with its sender and receive time", async () => {
+    const { thread, seen } = await listen();
+    const sender = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => sender.bind(0, "127.0.0.1", resolve));
+    const before = Date.now();
+    for (let i = 0; i < 500; i++) sender.send(`datagram ${i}`, thread.port, "127.0.0.1");
+    await waitFor(() => seen.length === 500);
+    const senderPort = sender.address().port;
+    sender.close();
+    expect(seen.map((s) => s.text)).toStrictEqual(Array.from({ length: 500 }, (_, i) => `datagram ${i}`));
+    expect(new Set(seen.map((s) => `${s.address}:${s.port}`))).toStrictEqual(
+      new Set([`127.0.0.1:${senderPort}`]),
+    );
+    expect(seen.every((s) => s.receivedAtMs >= before && s.receivedAtMs <= Date.now())).toBe(true);
+    expect(thread.queuedBytes).toBe(0);
+  });
+
+  test("reports the bound address and buffer sizes", async () => {
+    const { thread } = await listen();
+    expect({
+      address: thread.address,
+      listening: thread.listening,
+      requested: thread.receiveBufferRequested,
+      effective: typeof thread.receiveBufferEffective,
+    }).toStrictEqual({
+      address: `127.0.0.1:${thread.port}`,
+      listening: true,
+      requested: 1 << 20,
+      effective: "number",
+    });
+  });
+
+  test("a port that is taken rejects with the address and cause", async () => {
+    const { thread } = await listen();
+    const attempt = startUdpThread({
+      host: "127.0.0.1",
+      port: thread.port,
+      receiveBufferBytes: 1 << 20,
+      log: silentLogger,
+      onDatagram: () => {},
+    });
+    await expect(attempt).rejects.toThrow(`cannot bind UDP 127.0.0.1:${thread.port}: EADDRINUSE`);
+  });
+
+  test("close frees the port", async () => {
+    const { thread } = await listen();
+    const port = thread.port;
+    await thread.close();
+    const again = await startUdpThread({
+      host: "127.0.0.1",
+      port,
+      receiveBufferBytes: 1 << 20,
+      log: silentLogger,
+      onDatagram: () => {},
+    });
+    open.push(again);
+    expect(again.port).toBe(port);
+  });
+
+  test("while the main thread is busy, datagrams past maxQueuedBytes are dropped and counted as queue_full", async () => {
+    const { thread, seen } = await listen({ maxQueuedBytes: 10_000 });
+    // spawnSync blocks this thread while the child sends, so only the receive thread runs.
+    const script = `const s=require("node:dgram").createSocket("udp4");let n=0;const next=()=>{if(n===500)return s.close();s.send("x".repeat(100),${thread.port},"127.0.0.1",()=>{n++;next()})};next();`;
+    const child = Bun.spawnSync([process.execPath, "-e", script]);
+    expect(child.exitCode).toBe(0);
+    await waitFor(() => seen.length + thread.queueFull === 500);
+    expect({
+      total: seen.length + thread.queueFull,
+      dropped: thread.queueFull > 0,
+      kept: seen.length > 0,
+    }).toStrictEqual({
+      total: 500,
+      dropped: true,
+      kept: true,
+    });
+  });
+
+  test("the thread's log lines reach the main logger", async () => {
+    const lines: string[] = [];
+    const thread = await startUdpThread({
+      host: "127.0.0.1",
+      port: 0,
+      receiveBufferBytes: 1 << 20,
+      log: createLogger({ write: (line) => lines.push(line) }),
+      onDatagram: () => {},
+    });
+    open.push(thread);
+    await waitFor(() => lines.length > 0);
+    expect(lines.some((l) => l.includes(`info: [udp] listening on 127.0.0.1:${thread.port}`))).toBe(true);
+  });
+});
