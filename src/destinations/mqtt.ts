@@ -83,6 +83,60 @@ export function mqttPayload(
   return payload;
 }
 
+/** Items per batch at QoS 0: one buffer of about 1 MB for typical events. */
+const QOS0_BATCH_ITEMS = 2000;
+/** Items per batch at QoS 1/2, all in flight at once (each holds an mqtt.js message id). */
+const ACKED_BATCH_ITEMS = 1000;
+
+/**
+ * Encodes outbox items as consecutive QoS 0 PUBLISH packets (MQTT 3.1, 3.1.1 and 5 share the layout; 5 adds
+ * an empty property length): fixed header, remaining length, topic, payload.
+ */
+export function encodeQos0Publishes(items: string[], retain: boolean, v5: boolean): Buffer {
+  const n = items.length;
+  const cuts = new Array<number>(n);
+  const topicSizes = new Array<number>(n);
+  const remaining = new Array<number>(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const item = items[i] as string;
+    const cut = item.lastIndexOf("\n");
+    // The item is topic, newline, payload: the payload bytes are the rest after the topic and newline.
+    const topicSize = Buffer.byteLength(item.slice(0, cut));
+    const length = Buffer.byteLength(item) - 1 + 2 + (v5 ? 1 : 0);
+    cuts[i] = cut;
+    topicSizes[i] = topicSize;
+    remaining[i] = length;
+    total += 1 + varintSize(length) + length;
+  }
+  const out = Buffer.allocUnsafe(total);
+  const header = retain ? 0x31 : 0x30;
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const item = items[i] as string;
+    const cut = cuts[i] as number;
+    out[at++] = header;
+    let length = remaining[i] as number;
+    do {
+      let byte = length & 0x7f;
+      length >>>= 7;
+      if (length > 0) byte |= 0x80;
+      out[at++] = byte;
+    } while (length > 0);
+    const topicSize = topicSizes[i] as number;
+    out[at++] = topicSize >>> 8;
+    out[at++] = topicSize & 0xff;
+    at += out.write(item.slice(0, cut), at);
+    if (v5) out[at++] = 0;
+    at += out.write(item.slice(cut + 1), at);
+  }
+  return out;
+}
+
+function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4;
+}
+
 function randomClientId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(4));
   return `sense-events_${Buffer.from(bytes).toString("hex")}`;
@@ -120,6 +174,8 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
   let wasConnected = false;
   let downSince: number | null = null;
   let shuttingDown = false;
+  /** QoS 1/2 publishes the broker accepts unacknowledged (MQTT 5 CONNACK Receive Maximum; unlimited before 5). */
+  let receiveMaximum = Number.POSITIVE_INFINITY;
 
   function markDown(reason: string): void {
     if (shuttingDown) return;
@@ -184,7 +240,8 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
       settle = resolve;
     });
     closed = new Promise<SendResult>((resolveClosed) => {
-      current.on("connect", () => {
+      current.on("connect", (connack) => {
+        receiveMaximum = connack.properties?.receiveMaximum ?? Number.POSITIVE_INFINITY;
         markUp();
         settle(null);
       });
@@ -229,25 +286,64 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
     return connecting;
   }
 
-  function publish(current: MqttClient, item: string): Promise<SendResult> {
-    const { topic, payload } = decodeMqttItem(item);
+  /**
+   * QoS 1/2: publishes through mqtt.js (message ids, acknowledgements) in order, at most Receive Maximum
+   * unacknowledged (mosquitto refuses QoS 2 beyond it with "Quota exceeded"), and settles once all are acknowledged.
+   */
+  function publishAcked(current: MqttClient, items: string[]): Promise<SendResult> {
     return new Promise((resolve) => {
-      current.publish(topic, payload, { qos: options.qos, retain: options.retain }, (error) => {
-        if (!error) return resolve({ kind: "ok" });
-        const code = (error as { code?: unknown }).code;
-        // A PUBACK/PUBREC reason code >= 0x80 means the broker refused this message (spec §9).
-        if (typeof code === "number" && code >= 0x80) {
-          resolve({ kind: "rejected", error: `[mqtt] publish to ${topic} refused: ${error.message}` });
-        } else {
-          resolve({ kind: "retry", error: `[mqtt] publish to ${topic} failed: ${error.message}` });
-        }
-      });
+      let next = 0;
+      let left = items.length;
+      let retry: SendResult | null = null;
+      let rejected: SendResult | null = null;
+      const opts = { qos: options.qos, retain: options.retain };
+      const publishNext = (): void => {
+        const item = items[next++] as string;
+        const cut = item.lastIndexOf("\n");
+        const topic = item.slice(0, cut);
+        current.publish(topic, item.slice(cut + 1), opts, (error) => {
+          if (error) {
+            const code = (error as { code?: unknown }).code;
+            // A PUBACK/PUBREC reason code >= 0x80 means the broker refused this message (spec §9).
+            if (typeof code === "number" && code >= 0x80) {
+              rejected ??= {
+                kind: "rejected",
+                error: `[mqtt] publish to ${topic} refused: ${error.message}`,
+              };
+            } else {
+              retry ??= { kind: "retry", error: `[mqtt] publish to ${topic} failed: ${error.message}` };
+            }
+          }
+          if (--left === 0) resolve(retry ?? rejected ?? { kind: "ok" });
+          else if (next >= items.length) return;
+          // mqtt.js would keep later publishes in its own store: leave them to the outbox instead.
+          else if (current.connected) publishNext();
+          else resolve(retry ?? { kind: "retry", error: "[mqtt] connection lost during a batch" });
+        });
+      };
+      const window = Math.min(items.length, receiveMaximum);
+      for (let i = 0; i < window; i++) publishNext();
+    });
+  }
+
+  /** QoS 0: the whole batch as one buffer of PUBLISH packets in one socket write; ok once written (spec §9). */
+  function publishWritten(current: MqttClient, items: string[]): Promise<SendResult> {
+    const packets = encodeQos0Publishes(items, options.retain, protocolVersion === 5);
+    return new Promise((resolve) => {
+      const done = (error?: Error | null) =>
+        resolve(error ? { kind: "retry", error: `[mqtt] publish failed: ${error.message}` } : { kind: "ok" });
+      try {
+        current.stream.write(packets, done);
+      } catch (error) {
+        done(error as Error);
+      }
     });
   }
 
   return {
     name: "mqtt",
-    maxBatchItems: 100,
+    // One write (QoS 0) or one round of acknowledgements (QoS 1/2) per batch, so batches are large.
+    maxBatchItems: options.qos === 0 ? QOS0_BATCH_ITEMS : ACKED_BATCH_ITEMS,
     maxBatchBytes: Number.POSITIVE_INFINITY,
     flushIntervalMs: 0,
 
@@ -266,12 +362,8 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
       if (failure) return failure;
       const current = client;
       if (!current?.connected) return { kind: "retry", error: "[mqtt] not connected" };
-      // mqtt.js writes in call order; all acknowledgements are awaited together.
-      const published = Promise.all(items.map((item) => publish(current, item))).then(
-        (results): SendResult =>
-          results.find((r) => r.kind === "retry") ??
-          results.find((r) => r.kind === "rejected") ?? { kind: "ok" },
-      );
+      // Either way the batch goes out in order and is settled as a whole.
+      const published = options.qos === 0 ? publishWritten(current, items) : publishAcked(current, items);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<SendResult>((resolve) => {
         timer = setTimeout(

@@ -4,6 +4,7 @@ import type { Destination } from "../../src/destinations/destination.ts";
 import {
   decodeMqttItem,
   encodeMqttItem,
+  encodeQos0Publishes,
   type MqttDestinationOptions,
   mqttDestination,
 } from "../../src/destinations/mqtt.ts";
@@ -172,6 +173,26 @@ describe("serialize", () => {
   });
 });
 
+describe("encodeQos0Publishes", () => {
+  const bytes = (text: string) => [...Buffer.from(text)];
+
+  test.each([
+    ["MQTT 3.1.1", false, false, [0x30, 7, 0, 3, ...bytes("a/b{}")]],
+    ["MQTT 5 (empty properties)", false, true, [0x30, 8, 0, 3, ...bytes("a/b"), 0, ...bytes("{}")]],
+    ["retained", true, false, [0x31, 7, 0, 3, ...bytes("a/b{}")]],
+  ])("encodes one %s PUBLISH", (_name, retain, v5, expected) => {
+    expect([...encodeQos0Publishes([encodeMqttItem("a/b", "{}")], retain, v5)]).toStrictEqual(expected);
+  });
+
+  test("counts UTF-8 bytes in the topic length and a two-byte remaining length", () => {
+    const payload = "x".repeat(200);
+    const packet = encodeQos0Publishes([encodeMqttItem("ä", payload)], false, false);
+    // Remaining length 2 + 2 + 200 = 204 = 0xcc: 0x4c with the continuation bit, then 0x01.
+    expect([...packet.subarray(0, 6)]).toStrictEqual([0x30, 0xcc, 0x01, 0, 2, 0xc3]);
+    expect(packet.length).toBe(3 + 204);
+  });
+});
+
 describe("against a real mosquitto", () => {
   let broker: MosquittoServer;
   beforeAll(async () => {
@@ -206,6 +227,35 @@ describe("against a real mosquitto", () => {
       kind: "ok",
     });
     expect((await sub.waitFor(1)).map((r) => r.topic)).toStrictEqual([`version/${protocolVersion}`]);
+  });
+
+  test.each([3, 4, 5] as const)(
+    "QoS 0 batches arrive complete and in order with protocolVersion %d",
+    async (protocolVersion) => {
+      const sub = await subscriber(broker);
+      const dest = destination(broker, { qos: 0, protocolVersion });
+      // Multi-byte characters and a payload whose remaining length needs three bytes.
+      const items = [
+        encodeMqttItem(`qos0/${protocolVersion}/ä`, '{"n":"€1"}'),
+        encodeMqttItem(`qos0/${protocolVersion}`, '{"n":2}'),
+        encodeMqttItem(`qos0/${protocolVersion}`, JSON.stringify({ big: "y".repeat(20_000) })),
+        ...[4, 5, 6].map((n) => encodeMqttItem(`qos0/${protocolVersion}`, `{"n":${n}}`)),
+      ];
+      expect(await dest.send(items)).toStrictEqual({ kind: "ok" });
+      expect(await sub.waitFor(items.length)).toStrictEqual(
+        items.map((item) => ({ ...decodeMqttItem(item), qos: 0, retain: false })),
+      );
+    },
+  );
+
+  test("a QoS 2 batch beyond mosquitto's Receive Maximum (20) is not refused with Quota exceeded (MQTT 5)", async () => {
+    const sub = await subscriber(broker);
+    const dest = destination(broker, { qos: 2, protocolVersion: 5 });
+    const items = Array.from({ length: 50 }, (_, n) => encodeMqttItem("quota/test", `{"n":${n}}`));
+    expect(await dest.send(items)).toStrictEqual({ kind: "ok" });
+    expect((await sub.waitFor(items.length)).map((r) => r.payload)).toStrictEqual(
+      items.map((item) => decodeMqttItem(item).payload),
+    );
   });
 
   test("a retained message reaches a subscriber that connects later", async () => {
