@@ -137,6 +137,34 @@ function separators(text: string, from: number, count: number): number {
   return found;
 }
 
+// Host, user and origin values repeat across events: a small table per field, indexed by a cheap hash of the
+// raw text and compared in place, lets stored events share one string per value without slicing a new one.
+const SLOTS = 256;
+const hostTable: string[] = new Array(SLOTS).fill("");
+const dirTable: string[] = new Array(SLOTS).fill("");
+const uidTable: string[] = new Array(SLOTS).fill("");
+const originTable: string[] = new Array(SLOTS).fill("");
+
+/** Field n ≥ 1 like {@link field}, shared through `table` when it needs no cleaning. */
+function sharedField(text: string, count: number, n: number, cap: number, table: string[]): string {
+  const start = (seps[n - 1] as number) + 1;
+  const end = n < count ? (seps[n] as number) : text.length;
+  const length = end - start;
+  if (length === 0) return "";
+  const slot =
+    (length * 31 +
+      text.charCodeAt(start) * 7 +
+      text.charCodeAt(end - 1) * 3 +
+      text.charCodeAt(start + (length >> 1))) &
+    (SLOTS - 1);
+  const seen = table[slot] as string;
+  if (seen.length === length && text.startsWith(seen, start)) return seen;
+  const value = cleanField(text, start, end, cap);
+  // Only a value equal to its raw text can be found in place again.
+  if (value.length === length) table[slot] = value;
+  return value;
+}
+
 /** Cleans field n ≥ 1, which spans seps[n-1]+1 .. seps[n]; the last field (n = `count`) runs to the end of the text. */
 function field(text: string, count: number, n: number, cap: number): string {
   const end = n < count ? (seps[n] as number) : text.length;
@@ -169,7 +197,7 @@ export function parseDatagram(bytes: Uint8Array): ParseResult {
     const detail = `${source} needs ${needed} fields, got ${count + 1}`;
     return { ok: false, reason: "malformed", detail, text };
   }
-  const host = field(text, count, 1, SHORT_CAP);
+  const host = sharedField(text, count, 1, SHORT_CAP, hostTable);
   if (source === "proxy-user-event") {
     const origin = field(text, count, 2, ORIGIN_CAP);
     const context = field(text, count, 3, CONTEXT_CAP);
@@ -184,9 +212,9 @@ export function parseDatagram(bytes: Uint8Array): ParseResult {
     };
   }
   const action = exactAction(text, count, 2) ?? canonicalAction(field(text, count, 2, SHORT_CAP));
-  const userDirectory = field(text, count, 3, SHORT_CAP);
-  const userId = field(text, count, 4, SHORT_CAP);
-  const origin = field(text, count, 5, ORIGIN_CAP);
+  const userDirectory = sharedField(text, count, 3, SHORT_CAP, dirTable);
+  const userId = sharedField(text, count, 4, SHORT_CAP, uidTable);
+  const origin = sharedField(text, count, 5, ORIGIN_CAP, originTable);
   const context = field(text, count, 6, CONTEXT_CAP);
   const message = field(text, count, 7, MESSAGE_CAP);
   return { ok: true, datagram: { source, host, action, userDirectory, userId, origin, context, message } };

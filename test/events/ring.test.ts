@@ -1,6 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import type { UserEvent } from "../../src/events/event.ts";
-import { type EventQuery, EventRing } from "../../src/events/ring.ts";
+import {
+  compileMatcher,
+  type EventQuery,
+  EventRing,
+  eventKeys,
+  matchesEvent,
+  matchesKeys,
+} from "../../src/events/ring.ts";
 import { makeEvent } from "./fixtures.ts";
 
 const ids = (events: UserEvent[]): number[] => events.map((e) => e.id);
@@ -134,5 +141,49 @@ describe("EventRing.after", () => {
 
   test("honours the limit from the oldest end", () => {
     expect(ids(filled(10, 6).after(1, 2))).toStrictEqual([2, 3]);
+  });
+});
+
+describe("lazy lower-casing", () => {
+  const spellings: Partial<UserEvent>[] = [
+    { host: "Sense1", userDirectory: "ACME", userId: "Alice" },
+    { host: "sense1", userDirectory: "acme", userId: "alice", appId: "0F4A2B3C-1111-2222-3333-444455556666" },
+    { host: "SENSE1", userDirectory: "Acme", userId: "\u0130lse", action: "START SESSION" },
+    {
+      host: "sense2",
+      userDirectory: "acme",
+      userId: "i\u0307lse",
+      appId: "0f4a2b3c-1111-2222-3333-444455556666",
+    },
+    { host: "sense\u0130", userDirectory: "\u03a3\u0391\u03a3", userId: "\u03c3\u03b1\u03c2" },
+  ];
+  const events = spellings.map((overrides, i) => makeEvent(i + 1, overrides));
+
+  test.each<EventQuery>([
+    { host: "sense1" },
+    { host: "SENSE1", user: "acme\\alice" },
+    { user: "i\u0307lse" },
+    { user: "\u0130LSE" },
+    { user: "\u03c3\u03b1\u03c2\\\u03c3\u03b1\u03c2" },
+    { action: "start session" },
+    { appId: "0f4a2b3c-1111-2222-3333-444455556666" },
+    { host: "sense\u0130" },
+  ])("query %p matches exactly what the lower-cased keys match", (query) => {
+    const ring = new EventRing(10);
+    for (const event of events) ring.push(event);
+    const m = compileMatcher(query);
+    const expected = events.filter((e) => matchesKeys(eventKeys(e), m)).reverse();
+    expect(ids(ring.query(query).events)).toStrictEqual(ids(expected));
+    expect(events.map((e) => matchesEvent(e, Date.parse(e.receivedAt), m))).toStrictEqual(
+      events.map((e) => matchesKeys(eventKeys(e), m)),
+    );
+  });
+
+  test("since/until use each event's own receive time when consecutive events share or change it", () => {
+    const at = (s: number) => new Date(Date.UTC(2025, 0, 1) + s * 1000).toISOString();
+    const times = [0, 0, 1, 1, 0, 2];
+    const ring = new EventRing(10);
+    for (const [i, s] of times.entries()) ring.push(makeEvent(i + 1, { receivedAt: at(s) }));
+    expect(ids(ring.query({ since: at(1), until: at(2) }).events)).toStrictEqual([4, 3]);
   });
 });

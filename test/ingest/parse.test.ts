@@ -289,3 +289,36 @@ describe("canonicalAction (§3.5, checklist 9)", () => {
     expect(accept(withField(2, " oPeN cOnNeCtIoN ")).action).toBe("Open connection");
   });
 });
+
+describe("repeated field values (shared strings on the hot path)", () => {
+  const USER_FIELDS = [
+    [1, "host", 100],
+    [3, "userDirectory", 100],
+    [4, "userId", 100],
+    [5, "origin", 200],
+  ] as const;
+  const long = "x".repeat(250);
+  type Row = [number, (typeof USER_FIELDS)[number][1], string[], string[]];
+
+  test.each(
+    USER_FIELDS.flatMap(([index, key, cap]): Row[] => [
+      [index, key, ["abc", "a\u0001bc", "abc", "(null)", "abc"], ["abc", "abc", "abc", "", "abc"]],
+      [index, key, ["a\u0001bc", "abc", "a\tbc", "abc"], ["abc", "abc", "abc", "abc"]],
+      [index, key, ["(null)", "(null)", "(nul)", "(null)"], ["", "", "(nul)", ""]],
+      [index, key, ["ab", "ba", "ab", "bb", "ab"], ["ab", "ba", "ab", "bb", "ab"]],
+      [index, key, [long, long, `${long}y`, long], new Array(4).fill("x".repeat(cap))],
+    ]),
+  )("field %p (%s) reads %p in a row as %p", (index, key, values, expected) => {
+    expect(values.map((v) => accept(withField(index, v))[key])).toStrictEqual(expected);
+  });
+
+  test.each([
+    ["Open connection", "Open connection"],
+    ["open connection", "Open connection"],
+    ["Open\u0001 connection", "Open connection"],
+    ["Start sessionX", "Start sessionX"],
+    ["Stop sessio", "Stop sessio"],
+  ])("reads the command %p as action %p", (command, action) => {
+    expect(accept(withField(2, command)).action).toBe(action);
+  });
+});

@@ -218,3 +218,19 @@ describe("timestamps (§10.2)", () => {
     expect(BigInt(clock.stamp(MS))).toBe(BigInt(MS) * 1_000_000n + 1n);
   });
 });
+
+describe("per-millisecond and per-sender caches", () => {
+  test("gives each event the ISO time of its own millisecond when consecutive events share or change it", () => {
+    const processor = setup();
+    const times = [MS, MS + 0.9, MS + 1, MS, MS + 86_400_000];
+    const shown = times.map((t) => accepted(processor.process(session(), "10.0.0.1", t)).event.receivedAt);
+    expect(shown).toStrictEqual(times.map((t) => new Date(Math.trunc(t)).toISOString()));
+  });
+
+  test("shows each event's own remote address when the sender changes", () => {
+    const processor = setup();
+    const addresses = ["::ffff:10.0.0.1", "::ffff:10.0.0.1", "10.0.0.2", "::1", "::ffff:10.0.0.1"];
+    const shown = addresses.map((a) => accepted(processor.process(session(), a, MS)).event.remoteAddress);
+    expect(shown).toStrictEqual(["10.0.0.1", "10.0.0.1", "10.0.0.2", "::1", "10.0.0.1"]);
+  });
+});

@@ -85,6 +85,39 @@ describe("cache (§4.3, checklist 18)", () => {
   });
 });
 
+describe("repeated messages (segment table on the hot path)", () => {
+  test.each([
+    ["the same UA again", [`a UserAgent: '${CHROME}'`, `b UserAgent: '${CHROME}'`]],
+    [
+      "a same-length UA in between",
+      ["UserAgent: curl/8.4.0", "UserAgent: curl/8.4.1", "UserAgent: curl/8.4.0"],
+    ],
+    [
+      "quoted and unquoted spellings",
+      [`UserAgent: ${SAFARI}`, `UserAgent: '${SAFARI}'`, `UserAgent: ${SAFARI}`],
+    ],
+    [
+      "a UA that only starts like the last",
+      ["UserAgent: curl/8", "UserAgent: curl/8 x", "UserAgent: curl/8"],
+    ],
+    [
+      "a second marker after a known UA",
+      ["UserAgent: curl/8", "UserAgent: curl/8UserAgent: x", "UserAgent:  "],
+    ],
+  ])("%s gives the raw UA of each message", (_name, messages) => {
+    const parser = createUserAgentParser();
+    const raws = messages.map((m) => parser.parse(m)?.raw ?? "");
+    expect(raws).toStrictEqual(messages.map((m) => rawUserAgent(m)));
+  });
+
+  test("counts hits and misses the same when messages repeat", () => {
+    const parser = createUserAgentParser(2);
+    for (const ua of ["a", "b", "a", "a", "c", "b", "a"]) parser.parse(`x UserAgent: ${ua}`);
+    // a, b miss; a, a hit; c misses and evicts b; b misses and evicts a; a misses.
+    expect(parser.stats()).toStrictEqual({ size: 2, hits: 2, misses: 5 });
+  });
+});
+
 describe("dependency (§4.3, checklist 17)", () => {
   const root = join(import.meta.dir, "..", "..");
 
