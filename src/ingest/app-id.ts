@@ -1,6 +1,11 @@
 const PREFIX = "/app/";
 const GUID_LENGTH = 36;
 
+// App ids repeat across events: a small table, indexed by a few GUID characters and compared in place, lets
+// events share one lower-cased string per app without slicing and lower-casing each time.
+const SLOTS = 64;
+const seen: string[] = new Array(SLOTS).fill("");
+
 /** True for an ASCII hex digit in either case. */
 function isHex(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
@@ -28,5 +33,13 @@ export function extractAppId(context: string): string | null {
     // ? / #
     if (next !== 63 && next !== 47 && next !== 35) return null;
   }
-  return context.slice(start, end).toLowerCase();
+  const slot =
+    (context.charCodeAt(start) * 31 + context.charCodeAt(start + 1) * 7 + context.charCodeAt(end - 1)) &
+    (SLOTS - 1);
+  const shared = seen[slot] as string;
+  if (shared !== "" && context.startsWith(shared, start)) return shared;
+  const appId = context.slice(start, end).toLowerCase();
+  // Only an id already lower-case in the context can be found in place again.
+  if (context.startsWith(appId, start)) seen[slot] = appId;
+  return appId;
 }

@@ -30,3 +30,24 @@ test.each([
 ])("finds no appId in %p", (context) => {
   expect(extractAppId(context)).toBeNull();
 });
+
+test.each([
+  ["the same id again", [`/app/${GUID}`, `/app/${GUID}?x`], [GUID, GUID]],
+  [
+    "an upper-case spelling after the lower-case one",
+    [`/app/${GUID}`, `/app/${GUID.toUpperCase()}`],
+    [GUID, GUID],
+  ],
+  [
+    "a lower-case spelling after the upper-case one",
+    [`/app/${GUID.toUpperCase()}`, `/app/${GUID}`],
+    [GUID, GUID],
+  ],
+  [
+    "ids that differ only in the middle",
+    [`/app/${GUID}`, "/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69".replace("c311", "c312"), `/app/${GUID}`],
+    [GUID, GUID.replace("c311", "c312"), GUID],
+  ],
+])("extracts %s in a row", (_name, contexts, appIds) => {
+  expect(contexts.map(extractAppId)).toStrictEqual(appIds);
+});
