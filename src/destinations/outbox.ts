@@ -465,7 +465,7 @@ class OutboxImpl implements Outbox {
     for (const lane of this.#lanes.values()) {
       if (lane.pending.length === 0) continue;
       const written = this.#spoolCall((spool) => {
-        spool.append(lane.name, lane.pending.view());
+        spool.append(lane.name, lane.pending.view(), lane.pending.sizes.slice(lane.pending.head));
         return true;
       });
       if (written === undefined) break;

@@ -21,8 +21,8 @@ export interface SpoolRemoval {
  * memory-only operation.
  */
 export interface Spool {
-  /** Appends items for `destination` after everything already spooled, in one transaction. */
-  append(destination: string, payloads: string[]): void;
+  /** Appends items for `destination` after everything already spooled, in one transaction; `sizes` are their UTF-8 bytes when known. */
+  append(destination: string, payloads: string[], sizes?: number[]): void;
   /** Inserts items before everything already spooled (memory items spilled at shutdown), keeping their order. */
   prepend(destination: string, payloads: string[]): void;
   /** The first `n` items of `destination`, in enqueue order. */
@@ -53,6 +53,9 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_destination_seq ON outbox (destination, seq);
 `;
 
+/** Rows per multi-row INSERT (3 parameters each, well below sqlite's 32766 limit). */
+const INSERT_ROWS = 64;
+
 type Totals = { items: number; bytes: number };
 type OldestRow = { seq: number; destination: string; bytes: number };
 
@@ -62,6 +65,7 @@ class SqliteSpool implements Spool {
   readonly #totals = new Map<string, Totals>();
   #bytes = 0;
   readonly #insert: Statement;
+  readonly #insertMany: Statement;
   readonly #insertAt: Statement;
   readonly #minSeq: Statement<{ seq: number | null }>;
   readonly #peek: Statement<SpoolRow>;
@@ -86,6 +90,9 @@ class SqliteSpool implements Spool {
         this.#bytes += row.bytes;
       }
       this.#insert = this.#db.prepare("INSERT INTO outbox (destination, payload, bytes) VALUES (?, ?, ?)");
+      this.#insertMany = this.#db.prepare(
+        `INSERT INTO outbox (destination, payload, bytes) VALUES ${Array(INSERT_ROWS).fill("(?, ?, ?)").join(", ")}`,
+      );
       this.#insertAt = this.#db.prepare(
         "INSERT INTO outbox (seq, destination, payload, bytes) VALUES (?, ?, ?, ?)",
       );
@@ -105,17 +112,32 @@ class SqliteSpool implements Spool {
     }
   }
 
-  append(destination: string, payloads: string[]): void {
-    if (payloads.length === 0) return;
+  append(destination: string, payloads: string[], sizes?: number[]): void {
+    const n = payloads.length;
+    if (n === 0) return;
+    const sizeOf = (i: number): number => sizes?.[i] ?? Buffer.byteLength(payloads[i] as string);
     let bytes = 0;
     this.#db.transaction(() => {
-      for (const payload of payloads) {
-        const size = Buffer.byteLength(payload);
-        this.#insert.run(destination, payload, size);
+      let i = 0;
+      // Rows go in statements of INSERT_ROWS, which cuts sqlite's per-statement overhead for large spills.
+      const params = new Array<string | number>(INSERT_ROWS * 3);
+      for (; i + INSERT_ROWS <= n; i += INSERT_ROWS) {
+        for (let j = 0; j < INSERT_ROWS; j++) {
+          const size = sizeOf(i + j);
+          params[j * 3] = destination;
+          params[j * 3 + 1] = payloads[i + j] as string;
+          params[j * 3 + 2] = size;
+          bytes += size;
+        }
+        this.#insertMany.run(...params);
+      }
+      for (; i < n; i++) {
+        const size = sizeOf(i);
+        this.#insert.run(destination, payloads[i] as string, size);
         bytes += size;
       }
     })();
-    this.#add(destination, payloads.length, bytes);
+    this.#add(destination, n, bytes);
   }
 
   prepend(destination: string, payloads: string[]): void {

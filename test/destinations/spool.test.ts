@@ -50,6 +50,20 @@ describe("spool", () => {
     expect(spool.destinations().sort()).toStrictEqual(["influxdb", "mqtt"]);
   });
 
+  test.each([1, 63, 64, 65, 200])("appends %i items in order, in one statement per 64 rows", (n) => {
+    const items = Array.from({ length: n }, (_, i) => `item ${i}`);
+    spool.append("mqtt", items);
+    expect([payloads(spool.peek("mqtt", 1000)), spool.totalBytes()]).toStrictEqual([
+      items,
+      items.reduce((sum, item) => sum + item.length, 0),
+    ]);
+  });
+
+  test("append counts the caller's byte sizes when given instead of measuring again", () => {
+    spool.append("influxdb", ["ab", "é"], [5, 7]);
+    expect(spool.totalBytes()).toBe(12);
+  });
+
   test("remove deletes only the destination's items up to the seq", () => {
     spool.append("influxdb", ["a", "b", "c"]);
     spool.append("mqtt", ["x"]);
