@@ -49,6 +49,14 @@ interface Session {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const KEY_CACHE_LIMIT = 10_000;
+
+/** The last session key built for a userId as sent, with the host and directory it was built from. */
+interface CachedKey {
+  host: string;
+  userDirectory: string;
+  key: string;
+}
 
 /** Creates the session tracker of spec §7, keyed by host plus lower-cased userDirectory and userId. */
 export function createSessionTracker(options: SessionTrackerOptions): SessionTracker {
@@ -56,6 +64,19 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
   let idleMs = options.idleTimeoutMinutes * 60_000;
   const sessions = new Map<string, Session>();
   let seq = 0;
+  // Building a key lower-cases and joins three strings; the same user's events reuse the last one built.
+  const keys = new Map<string, CachedKey>();
+
+  function keyOf(event: UserEvent): string {
+    const cached = keys.get(event.userId);
+    if (cached !== undefined && cached.host === event.host && cached.userDirectory === event.userDirectory) {
+      return cached.key;
+    }
+    const key = `${event.host}\n${event.userDirectory.toLowerCase()}\n${event.userId.toLowerCase()}`;
+    if (keys.size >= KEY_CACHE_LIMIT) keys.clear();
+    keys.set(event.userId, { host: event.host, userDirectory: event.userDirectory, key });
+    return key;
+  }
 
   const isExpired = (session: Session, at: number): boolean =>
     at - session.lastEventMs >= (session.openConnections > 0 ? DAY_MS : idleMs);
@@ -67,7 +88,7 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
 
   function update(event: UserEvent): void {
     if (event.userDirectory === "" || event.userId === "") return;
-    const key = `${event.host}\n${event.userDirectory.toLowerCase()}\n${event.userId.toLowerCase()}`;
+    const key = keyOf(event);
     const at = now();
     let session = sessions.get(key);
     if (session !== undefined && isExpired(session, at)) {

@@ -153,6 +153,24 @@ describe("session tracker", () => {
     expect(tracker.list()[0]?.lastEventAt).toBe(open.receivedAt);
   });
 
+  test("interleaved hosts, directories and spellings of one user id keep their own sessions", () => {
+    const { tracker, send } = setup();
+    const users: Partial<UserEvent>[] = [
+      { host: "sense1", userDirectory: "ACME", userId: "alice" },
+      { host: "sense2", userDirectory: "ACME", userId: "alice" },
+      { host: "sense1", userDirectory: "OTHER", userId: "alice" },
+      { host: "sense1", userDirectory: "acme", userId: "alice" },
+      { host: "sense1", userDirectory: "ACME", userId: "ALICE" },
+      { host: "sense2", userDirectory: "ACME", userId: "alice" },
+    ];
+    for (const user of users) send("Open connection", user);
+    expect(tracker.list().map((s) => [s.host, s.userDirectory, s.userId, s.openConnections])).toStrictEqual([
+      ["sense2", "ACME", "alice", 2],
+      ["sense1", "ACME", "ALICE", 3],
+      ["sense1", "OTHER", "alice", 1],
+    ]);
+  });
+
   test("the same user on another host is another session", () => {
     const { tracker, send } = setup();
     send("Start session", { host: "sense1" });
@@ -168,6 +186,14 @@ describe("session tracker", () => {
     advance(1000);
     send("Open connection", { userId: "a" });
     expect(tracker.list().map((s) => s.userId)).toStrictEqual(["a", "b"]);
+  });
+});
+
+describe("session order", () => {
+  test("lists sessions updated in the same millisecond most recently updated first", () => {
+    const { tracker, send } = setup();
+    for (const userId of ["a", "b", "c", "a", "b"]) send("Open connection", { userId });
+    expect(tracker.list().map((s) => s.userId)).toStrictEqual(["b", "a", "c"]);
   });
 });
 
