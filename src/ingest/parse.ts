@@ -199,7 +199,7 @@ export function parseDatagram(bytes: Uint8Array): ParseResult {
   }
   const host = sharedField(text, count, 1, SHORT_CAP, hostTable);
   if (source === "proxy-user-event") {
-    const origin = field(text, count, 2, ORIGIN_CAP);
+    const origin = sharedField(text, count, 2, ORIGIN_CAP, originTable);
     const context = field(text, count, 3, CONTEXT_CAP);
     const message = field(text, count, 4, MESSAGE_CAP);
     const b = parseFormatB(message);

@@ -251,6 +251,15 @@ describe("format (b) (§3.4, checklist 7–8)", () => {
     });
   });
 
+  test("reads host and origin the same when format (b) datagrams repeat them", () => {
+    const origins = ["Proxy", "Pro\u0001xy", "Proxy", "(null)", "Proxy"];
+    const read = origins.map((origin) => {
+      const d = accept(`/proxy-user-event/;sense-central;${origin};/hub/;Closing connection LAB\\goran`);
+      return [d.host, d.origin];
+    });
+    expect(read).toStrictEqual(origins.map((_, i) => ["sense-central", i === 3 ? "" : "Proxy"]));
+  });
+
   test("rejects a message without an action as malformed", () => {
     const text = "/proxy-user-event/;sense-central;AppAccess;/;Session refreshed";
     expect(parseDatagram(bytes(text))).toStrictEqual({
