@@ -71,8 +71,20 @@ function isControl(c: number): boolean {
   return c < 0x20 || c === 0x7f;
 }
 
+// A regex class scan is several times faster than a charCodeAt loop here (measured), and most datagrams have
+// no control character at all: then fields need no scan of their own.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/** Whether the datagram being parsed has no control character (parsing is synchronous and never nested). */
+let noControls = false;
+
 /** Cleans `text[start, end)` as one field (spec §3.1): drop control characters, `(null)` → "", cap. */
 function cleanField(text: string, start: number, end: number, cap: number): string {
+  if (noControls) {
+    if (end - start > cap) return capUtf16(text.slice(start, end), cap);
+    const s = text.slice(start, end);
+    return s === "(null)" ? "" : s;
+  }
   // Fast path: no control character among the units that can survive the cap.
   const scanEnd = Math.min(end, start + cap + 1);
   let i = start;
@@ -183,6 +195,7 @@ function exactAction(text: string, count: number, n: number): string | null {
 export function parseDatagram(bytes: Uint8Array): ParseResult {
   const text = decoder.decode(bytes);
   if (isBlank(text)) return { ok: false, reason: "malformed", detail: "empty datagram", text };
+  noControls = !CONTROL.test(text);
   const first = text.indexOf(";");
   const typeEnd = first === -1 ? text.length : first;
   let source = usualType(text, typeEnd);
