@@ -92,19 +92,6 @@ function equalsLower(value: string, lower: string): boolean {
   return value === lower || value.toLowerCase() === lower;
 }
 
-/** {@link matchesKeys} on the event itself, lower-casing lazily; `receivedAtMs` is its parsed `receivedAt`. */
-export function matchesEvent(event: UserEvent, receivedAtMs: number, m: EventMatcher): boolean {
-  return (
-    (m.host === undefined || equalsLower(event.host, m.host)) &&
-    (m.action === undefined || equalsLower(event.action, m.action)) &&
-    (m.appId === undefined || (event.appId !== null && equalsLower(event.appId, m.appId))) &&
-    (m.uid === undefined || equalsLower(event.userId, m.uid)) &&
-    (m.dir === undefined || equalsLower(event.userDirectory, m.dir)) &&
-    (m.since === undefined || receivedAtMs >= m.since) &&
-    (m.until === undefined || receivedAtMs < m.until)
-  );
-}
-
 // Consecutive events usually share one receivedAt string (the processor caches it per millisecond).
 let lastIso = "";
 let lastIsoMs = Number.NaN;
@@ -116,6 +103,28 @@ function parseIso(iso: string): number {
     lastIso = iso;
   }
   return lastIsoMs;
+}
+
+/** {@link matchesKeys} on the event itself, lower-casing lazily; `receivedAtMs` is its parsed `receivedAt`. */
+function matchesAt(event: UserEvent, receivedAtMs: number, m: EventMatcher): boolean {
+  return (
+    (m.host === undefined || equalsLower(event.host, m.host)) &&
+    (m.action === undefined || equalsLower(event.action, m.action)) &&
+    (m.appId === undefined || (event.appId !== null && equalsLower(event.appId, m.appId))) &&
+    (m.uid === undefined || equalsLower(event.userId, m.uid)) &&
+    (m.dir === undefined || equalsLower(event.userDirectory, m.dir)) &&
+    (m.since === undefined || receivedAtMs >= m.since) &&
+    (m.until === undefined || receivedAtMs < m.until)
+  );
+}
+
+/**
+ * {@link matchesKeys} without building the keys: nothing is lower-cased unless a value differs from the filter,
+ * and `receivedAt` is parsed only for a `since`/`until` filter.
+ */
+export function matchesEvent(event: UserEvent, m: EventMatcher): boolean {
+  const timed = m.since !== undefined || m.until !== undefined;
+  return matchesAt(event, timed ? parseIso(event.receivedAt) : Number.NaN, m);
 }
 
 /** Computes the filter keys of an event. */
@@ -226,7 +235,7 @@ export class EventRing {
     for (; i < this.#size; i++) {
       const index = this.#index(i);
       const event = this.#slots[index] as UserEvent;
-      if (!matchesEvent(event, this.#ms[index] as number, matcher)) continue;
+      if (!matchesAt(event, this.#ms[index] as number, matcher)) continue;
       if (events.length === limit) {
         return { events, next: (events[events.length - 1] as UserEvent).id };
       }

@@ -174,7 +174,18 @@ describe("lazy lower-casing", () => {
     const m = compileMatcher(query);
     const expected = events.filter((e) => matchesKeys(eventKeys(e), m)).reverse();
     expect(ids(ring.query(query).events)).toStrictEqual(ids(expected));
-    expect(events.map((e) => matchesEvent(e, Date.parse(e.receivedAt), m))).toStrictEqual(
+    expect(events.map((e) => matchesEvent(e, m))).toStrictEqual(
+      events.map((e) => matchesKeys(eventKeys(e), m)),
+    );
+  });
+
+  test.each<EventQuery>([
+    { since: "2025-01-01T00:00:03.000Z" },
+    { until: "2025-01-01T00:00:03.000Z", user: "alice" },
+    { since: 0, host: "sense1" },
+  ])("matchesEvent agrees with the keys for the time filter %p", (query) => {
+    const m = compileMatcher(query);
+    expect(events.map((e) => matchesEvent(e, m))).toStrictEqual(
       events.map((e) => matchesKeys(eventKeys(e), m)),
     );
   });
