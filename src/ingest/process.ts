@@ -44,6 +44,7 @@ export function displayAddress(address: string): string {
  */
 export function createNsClock(): { stamp(ms: number): string } {
   let lastMs = Number.NaN;
+  let prefix = "";
   let k = 0;
   return {
     stamp(ms) {
@@ -51,10 +52,11 @@ export function createNsClock(): { stamp(ms: number): string } {
         if (k < MAX_K) k++;
       } else {
         lastMs = ms;
+        prefix = String(ms);
         k = 0;
       }
       // Decimal concatenation instead of BigInt: ms × 10^6 + k with 0 ≤ k < 10^6.
-      return ms === 0 ? String(k) : `${ms}${String(k).padStart(6, "0")}`;
+      return ms === 0 ? String(k) : `${prefix}${String(k).padStart(6, "0")}`;
     },
   };
 }
