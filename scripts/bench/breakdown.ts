@@ -10,7 +10,7 @@ import { testDatagram } from "../../src/cli/send-test-events.ts";
 import { createUserEventSerializer } from "../../src/destinations/line-protocol.ts";
 import { mqttPayload } from "../../src/destinations/mqtt.ts";
 import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
-import { EventRing, eventKeys } from "../../src/events/ring.ts";
+import { EventRing } from "../../src/events/ring.ts";
 import { createSessionTracker } from "../../src/events/sessions.ts";
 import { extractAppId } from "../../src/ingest/app-id.ts";
 import { parseDatagram } from "../../src/ingest/parse.ts";
@@ -61,11 +61,7 @@ const steps: [string, (i: number) => void][] = [
       (sink += processor.process(buffers[i % 4000] as Buffer, "127.0.0.1", 1_700_000_000_000 + (i >> 4)).kind
         .length),
   ],
-  [
-    "eventKeys (5 × toLowerCase + Date.parse)",
-    (i) => (sink += eventKeys(events[i % 4000] as UserEvent).uid.length),
-  ],
-  ["ring.push (includes eventKeys)", (i) => ring.push(events[i % 4000] as UserEvent)],
+  ["ring.push", (i) => ring.push(events[i % 4000] as UserEvent)],
   ["sessions.update", (i) => sessions.update(events[i % 4000] as UserEvent)],
   [
     "InfluxDB line (createUserEventSerializer)",

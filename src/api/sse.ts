@@ -1,5 +1,5 @@
 import type { UserEvent } from "../events/event.ts";
-import { type EventMatcher, type EventRing, eventKeys, matchesKeys } from "../events/ring.ts";
+import { type EventMatcher, type EventRing, matchesEvent } from "../events/ring.ts";
 
 /** Options for {@link createEventStreams}; the limits are spec §13 values unless a test lowers them. */
 export interface EventStreamsOptions {
@@ -93,7 +93,7 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
       }
       client.replayCursor = last.id;
       let chunk = "";
-      for (const event of batch) if (matchesKeys(eventKeys(event), client.matcher)) chunk += frame(event);
+      for (const event of batch) if (matchesEvent(event, client.matcher)) chunk += frame(event);
       if (chunk !== "") {
         client.controller.enqueue(chunk);
         return true;
@@ -147,10 +147,9 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
 
   function broadcast(event: UserEvent): void {
     if (clients.size === 0) return;
-    const keys = eventKeys(event);
     let chunk: string | undefined;
     for (const client of clients) {
-      if (client.replayCursor !== null || !matchesKeys(keys, client.matcher)) continue;
+      if (client.replayCursor !== null || !matchesEvent(event, client.matcher)) continue;
       chunk ??= frame(event);
       deliver(client, chunk);
     }

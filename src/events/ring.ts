@@ -23,17 +23,6 @@ export interface EventPage {
   next: number | null;
 }
 
-/** An event with the lower-cased keys the filters compare, computed once per event. */
-export interface EventKeys {
-  event: UserEvent;
-  host: string;
-  action: string;
-  appId: string | null;
-  dir: string;
-  uid: string;
-  receivedAtMs: number;
-}
-
 /** A compiled {@link EventQuery} without paging; every field is lower-cased or numeric. */
 export interface EventMatcher {
   host?: string;
@@ -71,19 +60,6 @@ export function compileMatcher(query: EventQuery): EventMatcher {
   return matcher;
 }
 
-/** Returns whether an event (via its keys) passes the compiled filters. */
-export function matchesKeys(entry: EventKeys, m: EventMatcher): boolean {
-  return (
-    (m.host === undefined || entry.host === m.host) &&
-    (m.action === undefined || entry.action === m.action) &&
-    (m.appId === undefined || entry.appId === m.appId) &&
-    (m.uid === undefined || entry.uid === m.uid) &&
-    (m.dir === undefined || entry.dir === m.dir) &&
-    (m.since === undefined || entry.receivedAtMs >= m.since) &&
-    (m.until === undefined || entry.receivedAtMs < m.until)
-  );
-}
-
 /**
  * True when `value.toLowerCase() === lower`, where `lower` is itself lower-cased: equal strings need no
  * lower-casing (lower-casing is idempotent), so the usual all-lower-case value allocates nothing.
@@ -105,7 +81,7 @@ function parseIso(iso: string): number {
   return lastIsoMs;
 }
 
-/** {@link matchesKeys} on the event itself, lower-casing lazily; `receivedAtMs` is its parsed `receivedAt`. */
+/** Whether an event passes the compiled filters, lower-casing lazily; `receivedAtMs` is its parsed `receivedAt`. */
 function matchesAt(event: UserEvent, receivedAtMs: number, m: EventMatcher): boolean {
   return (
     (m.host === undefined || equalsLower(event.host, m.host)) &&
@@ -119,25 +95,12 @@ function matchesAt(event: UserEvent, receivedAtMs: number, m: EventMatcher): boo
 }
 
 /**
- * {@link matchesKeys} without building the keys: nothing is lower-cased unless a value differs from the filter,
+ * Whether an event passes the compiled filters: nothing is lower-cased unless a value differs from the filter,
  * and `receivedAt` is parsed only for a `since`/`until` filter.
  */
 export function matchesEvent(event: UserEvent, m: EventMatcher): boolean {
   const timed = m.since !== undefined || m.until !== undefined;
   return matchesAt(event, timed ? parseIso(event.receivedAt) : Number.NaN, m);
-}
-
-/** Computes the filter keys of an event. */
-export function eventKeys(event: UserEvent): EventKeys {
-  return {
-    event,
-    host: event.host.toLowerCase(),
-    action: event.action.toLowerCase(),
-    appId: event.appId === null ? null : event.appId.toLowerCase(),
-    dir: event.userDirectory.toLowerCase(),
-    uid: event.userId.toLowerCase(),
-    receivedAtMs: parseIso(event.receivedAt),
-  };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { UserEvent } from "../../src/events/event.ts";
+import type { EventMatcher } from "../../src/events/ring.ts";
 
 /** Builds a user event with the §6 key order; `id` drives a default receivedAt one second apart. */
 export function makeEvent(id: number, overrides: Partial<UserEvent> = {}): UserEvent {
@@ -19,4 +20,21 @@ export function makeEvent(id: number, overrides: Partial<UserEvent> = {}): UserE
     remoteAddress: "10.0.0.1",
   };
   return { ...base, ...overrides, id };
+}
+
+/**
+ * The plain reference for the ring's filters: lower-case every key, then compare. The ring and SSE use
+ * a lazier matcher (`matchesEvent`); tests check that both agree.
+ */
+export function referenceMatch(event: UserEvent, m: EventMatcher): boolean {
+  const receivedAtMs = Date.parse(event.receivedAt);
+  return (
+    (m.host === undefined || event.host.toLowerCase() === m.host) &&
+    (m.action === undefined || event.action.toLowerCase() === m.action) &&
+    (m.appId === undefined || (event.appId !== null && event.appId.toLowerCase() === m.appId)) &&
+    (m.uid === undefined || event.userId.toLowerCase() === m.uid) &&
+    (m.dir === undefined || event.userDirectory.toLowerCase() === m.dir) &&
+    (m.since === undefined || receivedAtMs >= m.since) &&
+    (m.until === undefined || receivedAtMs < m.until)
+  );
 }
