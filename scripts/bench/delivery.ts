@@ -167,7 +167,8 @@ async function runStep(rate: number, step: number): Promise<Record<string, numbe
     "cpu µs/event": Number((cpu / total).toFixed(2)),
     "influx stored": stored,
     "mqtt received": published,
-    lost: total - stored + (total * 2 - published),
+    lost:
+      (args.only === "mqtt" ? 0 : total - stored) + (args.only === "influxdb" ? 0 : total * 2 - published),
     dropped,
     "max queued influxdb": maxQueued.influxdb ?? 0,
     "max queued mqtt": maxQueued.mqtt ?? 0,
