@@ -1,20 +1,14 @@
-import { ACTIONS, type EventSource } from "../events/event.ts";
+import { ACTIONS, type EventSource, type UserEvent } from "../events/event.ts";
 import { parseFormatB } from "./format-b.ts";
 
 /** Why a datagram was rejected (spec §3.6). */
 export type RejectReason = "unknown_type" | "malformed";
 
 /** The fields of an accepted datagram, cleaned and capped (spec §3); `action` is canonical when known. */
-export interface Datagram {
-  source: EventSource;
-  host: string;
-  action: string;
-  userDirectory: string;
-  userId: string;
-  origin: string;
-  context: string;
-  message: string;
-}
+export type Datagram = Pick<
+  UserEvent,
+  "source" | "host" | "action" | "userDirectory" | "userId" | "origin" | "context" | "message"
+>;
 
 /** The result of {@link parseDatagram}; `text` is the decoded, uncleaned datagram (for the rejected preview). */
 export type ParseResult =
