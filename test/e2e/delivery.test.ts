@@ -8,13 +8,12 @@ import {
   type Receiver,
   sendNumbered,
   spawnReceiver,
-  startPersistentMosquitto,
   subscribeCounter,
   waitFor,
   writeE2eConfig,
 } from "../support/e2e.ts";
 import { type InfluxServer, startInfluxdb } from "../support/influxdb.ts";
-import type { MosquittoServer } from "../support/mosquitto.ts";
+import { type MosquittoServer, startMosquitto } from "../support/mosquitto.ts";
 
 const UA =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36";
@@ -55,7 +54,7 @@ describe("delivery to real InfluxDB and mosquitto", () => {
   let subscriber: MqttCounter;
 
   beforeAll(async () => {
-    [influx, broker] = await Promise.all([startInfluxdb(), startPersistentMosquitto()]);
+    [influx, broker] = await Promise.all([startInfluxdb(), startMosquitto({ persistence: true })]);
     subscriber = await subscribeCounter(broker.port);
     config = await writeE2eConfig({
       influx: { port: influx.port },

@@ -7,13 +7,12 @@ import {
   type Receiver,
   sendNumbered,
   spawnReceiver,
-  startPersistentMosquitto,
   subscribeCounter,
   waitFor,
   writeE2eConfig,
 } from "../support/e2e.ts";
 import { type InfluxServer, startInfluxdb } from "../support/influxdb.ts";
-import type { MosquittoServer } from "../support/mosquitto.ts";
+import { type MosquittoServer, startMosquitto } from "../support/mosquitto.ts";
 
 const RATE = 500;
 const SECONDS = 30;
@@ -26,7 +25,7 @@ let receiver: Receiver;
 let subscriber: MqttCounter;
 
 beforeAll(async () => {
-  [influx, broker] = await Promise.all([startInfluxdb(), startPersistentMosquitto()]);
+  [influx, broker] = await Promise.all([startInfluxdb(), startMosquitto({ persistence: true })]);
   subscriber = await subscribeCounter(broker.port);
   // A small memory queue makes the outage overflow to the sqlite spool and back (§18 item 30).
   config = await writeE2eConfig({

@@ -6,7 +6,6 @@ import { connect } from "mqtt";
 import { stringify } from "yaml";
 import type { StatsSnapshot } from "../../src/stats.ts";
 import { freePort } from "./influxdb.ts";
-import { ensureMosquittoInstalled, type MosquittoServer } from "./mosquitto.ts";
 
 /** Repository root, so the receiver is spawned from the right directory whatever the cwd. */
 const ROOT = resolve(import.meta.dir, "../..");
@@ -274,66 +273,4 @@ export async function subscribeCounter(port: number): Promise<MqttCounter> {
 /** Reads one InfluxQL count (the first value column of the first row), 0 when there is no series. */
 export function firstValue(result: { results?: { series?: { values?: unknown[][] }[] }[] }): number {
   return Number(result.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0);
-}
-
-/**
- * Starts a mosquitto whose sessions survive a restart (`persistence true`), so a subscriber with a
- * persistent session misses nothing while the broker is down; the shared helper runs without persistence.
- */
-export async function startPersistentMosquitto(): Promise<MosquittoServer> {
-  await ensureMosquittoInstalled();
-  const dir = mkdtempSync(join(tmpdir(), "sense-events-mosquitto-e2e-"));
-  const port = await freePort();
-  const lines = [
-    `listener ${port} 127.0.0.1`,
-    "allow_anonymous true",
-    "persistence true",
-    `persistence_location ${dir}/`,
-    "max_queued_messages 0",
-    "log_dest stderr",
-    "log_type error",
-  ];
-  if (process.getuid?.() === 0) lines.push("user root");
-  const configFile = join(dir, "mosquitto.conf");
-  writeFileSync(configFile, `${lines.join("\n")}\n`);
-  const binary = Bun.which("mosquitto", { PATH: `${process.env.PATH}:/usr/sbin:/sbin` }) ?? "mosquitto";
-  let proc: ReturnType<typeof Bun.spawn> | undefined;
-  const start = async () => {
-    if (proc) return;
-    // stderr only says that mosquitto should not run as root; a failed start shows as a timeout below.
-    const child = Bun.spawn([binary, "-c", configFile], { stdout: "ignore", stderr: "ignore" });
-    proc = child;
-    await waitFor(`mosquitto on ${port}`, async () => {
-      if (child.exitCode !== null) throw new Error(`[e2e] mosquitto exited with ${child.exitCode}`);
-      return await accepts(port);
-    });
-  };
-  const stop = async () => {
-    const child = proc;
-    proc = undefined;
-    if (!child) return;
-    child.kill("SIGTERM");
-    await child.exited;
-  };
-  await start();
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    port,
-    start,
-    stop,
-    async close() {
-      await stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function accepts(port: number): Promise<boolean> {
-  try {
-    const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-    socket.end();
-    return true;
-  } catch {
-    return false;
-  }
 }

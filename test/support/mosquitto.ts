@@ -24,6 +24,11 @@ export interface MosquittoOptions {
   tls?: { ca: string; cert: string; key: string; requireCertificate?: boolean };
   /** Text of a mosquitto ACL file (e.g. `user sense\ntopic write allowed/#`). */
   acl?: string;
+  /**
+   * Keep sessions across a restart (`persistence true`, no queue limit), so a subscriber with a
+   * persistent session misses nothing while the broker is down. @default false
+   */
+  persistence?: boolean;
 }
 
 /** Installs mosquitto with apt when missing and running as root (shared lock with the InfluxDB helper). */
@@ -51,12 +56,17 @@ async function accepts(port: number): Promise<boolean> {
   }
 }
 
-/** Starts a real mosquitto with a generated config (persistence off) and waits until it accepts connections. */
+/** Starts a real mosquitto with a generated config and waits until it accepts connections. */
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<MosquittoServer> {
   await ensureMosquittoInstalled();
   const dir = await mkdtemp(join(tmpdir(), "sense-events-mosquitto-"));
   const port = await freePort();
-  const lines = [`listener ${port} 127.0.0.1`, "persistence false", "log_dest stderr", "log_type error"];
+  const lines = [`listener ${port} 127.0.0.1`, "log_dest stderr", "log_type error"];
+  if (options.persistence) {
+    lines.push("persistence true", `persistence_location ${dir}/`, "max_queued_messages 0");
+  } else {
+    lines.push("persistence false");
+  }
   // Run as root, mosquitto would switch to the `mosquitto` user, who cannot read the 0700 temp dir.
   if (process.getuid?.() === 0) lines.push("user root");
   if (options.users?.length) {
