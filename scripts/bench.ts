@@ -17,7 +17,14 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, resolve } from "node:path";
-import { type App, type AppConfig, type AppStats, startApp, startBareReceiver } from "./bench/app.ts";
+import {
+  type App,
+  type AppConfig,
+  type AppStats,
+  spawnHelper,
+  startApp,
+  startBareReceiver,
+} from "./bench/app.ts";
 import { countUserEvents, influxOwnRate, userEventLines } from "./bench/influx.ts";
 import {
   burst,
@@ -493,19 +500,11 @@ async function endToEnd(sender: SenderKind): Promise<void> {
 }
 
 async function startMqttCounter(url: string, topic: string) {
-  const child = Bun.spawn([bun, join(import.meta.dir, "bench/mqtt-counter.ts"), url, topic], {
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("[bench] mqtt counter exited early");
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  const { httpPort } = JSON.parse(text) as { httpPort: number };
+  const { child, hello } = await spawnHelper<{ httpPort: number }>(
+    [bun, join(import.meta.dir, "bench/mqtt-counter.ts"), url, topic],
+    "mqtt counter",
+  );
+  const { httpPort } = hello;
   return {
     count: async () =>
       ((await (await fetch(`http://127.0.0.1:${httpPort}/`)).json()) as { received: number }).received,

@@ -156,22 +156,11 @@ export async function startBareReceiver(receiveBufferBytes = 8 * 1024 * 1024): P
   count(): Promise<{ received: number; first: number; last: number }>;
   close(): Promise<void>;
 }> {
-  const child = Bun.spawn(
+  const { child, hello } = await spawnHelper<{ udpPort: number; httpPort: number }>(
     [process.execPath, join(import.meta.dir, "bare-receiver.ts"), String(receiveBufferBytes)],
-    {
-      stdout: "pipe",
-      stderr: "inherit",
-    },
+    "bare receiver",
   );
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("[bench] bare receiver exited early");
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  const { udpPort, httpPort } = JSON.parse(text) as { udpPort: number; httpPort: number };
+  const { udpPort, httpPort } = hello;
   return {
     udpPort,
     count: async () => (await (await fetch(`http://127.0.0.1:${httpPort}/`)).json()) as never,
@@ -180,4 +169,18 @@ export async function startBareReceiver(receiveBufferBytes = 8 * 1024 * 1024): P
       await child.exited;
     },
   };
+}
+
+/** Spawns a helper process that prints one JSON line when ready (its ports); returns it parsed. */
+export async function spawnHelper<T>(cmd: string[], name: string) {
+  const child = Bun.spawn(cmd, { stdout: "pipe", stderr: "inherit" });
+  const reader = child.stdout.getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`[bench] ${name} exited early`);
+    text += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return { child, hello: JSON.parse(text) as T };
 }
