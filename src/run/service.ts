@@ -1,13 +1,7 @@
 import { createApi } from "../api/app.ts";
 import { redactConfig } from "../config/redact.ts";
 import type { Config } from "../config/schema.ts";
-import {
-  computeQueueMetricsFields,
-  createEventCounter,
-  formatEventCountLines,
-  formatQueueMetricsLine,
-  snapshotIngestTotals,
-} from "../destinations/influx-metrics.ts";
+import { createEventCounter } from "../destinations/influx-metrics.ts";
 import { createOutbox } from "../destinations/outbox.ts";
 import { openSpool } from "../destinations/spool.ts";
 import { EventRing } from "../events/ring.ts";
@@ -23,6 +17,7 @@ import { createUserAgentParser } from "../ingest/user-agent.ts";
 import type { Logger } from "../log.ts";
 import { createDatagramCounters, type StatsSnapshot } from "../stats.ts";
 import { VERSION } from "../version.ts";
+import { createInfluxMetricsWriter, every } from "./influx-metrics-writer.ts";
 import { createReloader } from "./reload.ts";
 import { buildSettings, type Settings } from "./settings.ts";
 
@@ -58,7 +53,6 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const eventCounter = createEventCounter();
   let settings: Settings = await buildSettings(options.config, log);
   const se = () => settings.config["sense-events"];
-  const bs = () => settings.config["Butler-SOS"];
 
   let appNames: AppNames = startAppNames(settings.config, log);
   const processor = createProcessor({
@@ -182,63 +176,17 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     };
   }
 
-  // Periodic work: throttled-log flushes, session expiry, event counts and ingest metrics (§10.5, §10.6).
-  let previousTotals = snapshotIngestTotals(counters);
-  let previousKernel: number | null = null;
-  const metricTimers: ReturnType<typeof setInterval>[] = [];
-
-  /** Puts one `event_count` point per key into the InfluxDB outbox (§10.5); an idle interval writes nothing. */
-  function writeEventCounts(): void {
-    const influx = settings.destinations.influx;
-    if (influx === null || !settings.features.eventCount) return;
-    const counts = eventCounter.drain();
-    if (counts.length === 0) return;
-    const ec = bs().qlikSenseEvents.eventCount.influxdb;
-    const lines = formatEventCountLines(counts, {
-      version: bs().influxdbConfig.version ?? 1,
-      measurement: ec.measurementName,
-      tags: ec.tags,
-      timeNs: `${Date.now()}000000`,
-    });
-    outbox.enqueue(influx.name, lines);
-  }
-
-  /** Puts one `user_events_queue` point for the interval into the InfluxDB outbox (§10.6). */
-  function writeQueueMetrics(): void {
-    const influx = settings.destinations.influx;
-    if (influx === null || !settings.features.queueMetrics) return;
-    syncQueueFull();
-    const totals = snapshotIngestTotals(counters);
-    const raw = kernel?.snapshot().raw ?? null;
-    const fields = computeQueueMetricsFields(totals, previousTotals, {
-      kernelRcvbufErrors: raw === null ? null : raw - (previousKernel ?? raw),
-      rateLimitCurrent: settings.rateLimiter?.currentRate() ?? 0,
-      processing: intervalTimes.summary(),
-    });
-    previousTotals = totals;
-    previousKernel = raw;
-    intervalTimes.reset();
-    const qm = bs().userEvents.udpServerConfig.queueMetrics.influxdb;
-    const line = formatQueueMetricsLine(fields, {
-      version: bs().influxdbConfig.version ?? 1,
-      measurement: qm.measurementName,
-      tags: qm.tags,
-      timeNs: `${Date.now()}000000`,
-    });
-    outbox.enqueue(influx.name, [line]);
-  }
-
-  function startMetricTimers(): void {
-    for (const t of metricTimers.splice(0)) clearInterval(t);
-    const f = settings.features;
-    if (f.eventCount)
-      metricTimers.push(every(bs().qlikSenseEvents.influxdb.writeFrequency, writeEventCounts));
-    if (f.queueMetrics) {
-      const frequency = bs().userEvents.udpServerConfig.queueMetrics.influxdb.writeFrequency;
-      metricTimers.push(every(frequency, writeQueueMetrics));
-    }
-  }
-  startMetricTimers();
+  // Periodic work: event counts and ingest metrics (§10.5, §10.6), throttled-log flushes, session expiry.
+  const metrics = createInfluxMetricsWriter({
+    settings: () => settings,
+    counters,
+    eventCounter,
+    intervalTimes,
+    outbox,
+    kernelErrors: () => kernel?.snapshot().raw ?? null,
+    sync: syncQueueFull,
+  });
+  metrics.start();
   const housekeeping = every(10_000, () => {
     rejected.flushExpired();
     settings.tooLarge.flush();
@@ -253,7 +201,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     kernel?.close();
     kernel = createKernelDropMonitor({ ipv6, log });
     kernelIpv6 = ipv6;
-    previousKernel = kernel.snapshot().raw;
+    metrics.resetKernelBaseline();
   }
   let kernelIpv6 = false;
 
@@ -277,7 +225,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     // Assigned inside watchKernel(), which TypeScript's narrowing does not see.
     (kernel as KernelDropMonitor | null)?.close();
     clearInterval(housekeeping);
-    for (const t of metricTimers) clearInterval(t);
+    metrics.stop();
     await outbox.close();
     throw error;
   }
@@ -319,7 +267,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         appNames = startAppNames(next.config, log);
         appNames.start();
       }
-      startMetricTimers();
+      metrics.start();
       return rebind;
     },
   });
@@ -370,10 +318,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           await server.stop(true);
         }
         clearInterval(housekeeping);
-        for (const t of metricTimers) clearInterval(t);
         // The last partial interval's counts are deltas: queue them so they are sent or spooled, not lost.
-        writeEventCounts();
-        writeQueueMetrics();
+        metrics.final();
         appNames.close();
         const { lost } = await outbox.flush(se().outbox.shutdownTimeoutMs);
         if (lost > 0) log.warn(`[outbox] ${lost} items lost at shutdown (no spool)`);
@@ -401,13 +347,6 @@ function startAppNames(config: Config, log: Logger): AppNames {
     verifyServerCert: config["sense-events"].appNames.verifyServerCert,
     log,
   });
-}
-
-/** An unref'd interval. */
-function every(ms: number, fn: () => void): ReturnType<typeof setInterval> {
-  const timer = setInterval(fn, ms);
-  timer.unref();
-  return timer;
 }
 
 /** Brackets an IPv6 host for a URL. */
