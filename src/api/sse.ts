@@ -70,10 +70,19 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
     }
   }
 
+  /** Hands a chunk to the stream; a stream the runtime already closed ends the client instead of throwing. */
+  function send(client: Client, chunk: string): void {
+    try {
+      client.controller.enqueue(chunk);
+    } catch {
+      end(client);
+    }
+  }
+
   function deliver(client: Client, chunk: string): void {
     if (client.waiting) {
       client.waiting = false;
-      client.controller.enqueue(chunk);
+      send(client, chunk);
       return;
     }
     client.pending.push(chunk);
@@ -95,7 +104,7 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
       let chunk = "";
       for (const event of batch) if (matchesEvent(event, client.matcher)) chunk += frame(event);
       if (chunk !== "") {
-        client.controller.enqueue(chunk);
+        send(client, chunk);
         return true;
       }
     }
@@ -108,7 +117,7 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
       client.waiting = true;
       return;
     }
-    client.controller.enqueue(client.pending.join(""));
+    send(client, client.pending.join(""));
     client.pending = [];
   }
 

@@ -1,7 +1,18 @@
 import { isMapping } from "./raw.ts";
 
-/** Changes that only take effect after a restart (spec §14.4). */
-const RESTART_PATHS = ["sense-events.api.host", "sense-events.api.port", "sense-events.outbox.path"];
+/**
+ * Changes that only take effect after a restart: spec §14.4's api.host, api.port and outbox.path,
+ * plus the outbox bounds and the logger, which are created once at start.
+ */
+export const RESTART_PATHS = [
+  "sense-events.api.host",
+  "sense-events.api.port",
+  "sense-events.outbox.path",
+  "sense-events.outbox.memoryItems",
+  "sense-events.outbox.maxBytes",
+  "sense-events.log.level",
+  "sense-events.log.format",
+];
 
 /** Structural equality of two config values. */
 function same(a: unknown, b: unknown): boolean {

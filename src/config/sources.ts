@@ -22,7 +22,10 @@ export function classifySource(entry: string): AllowedSource {
       return { kind: "cidr", network, prefix, family };
     return { kind: "invalid", entry };
   }
-  return isHost(text) ? { kind: "hostname", hostname: text } : { kind: "invalid", entry };
+  // Digits and dots only is a malformed IPv4 literal (e.g. zero-padded), which resolvers read as octal.
+  return isHost(text) && !/^[\d.]+$/.test(text)
+    ? { kind: "hostname", hostname: text }
+    : { kind: "invalid", entry };
 }
 
 /** Resolves a hostname to its A and AAAA addresses; rejects when it cannot. */

@@ -189,7 +189,15 @@ export async function createAllowList(entries: string[], options: AllowListOptio
       compiled.shown.push(entry);
       continue;
     }
-    if (entry.indexOf("/") !== -1 || entry.indexOf(":") !== -1 || !/^[a-z0-9.-]+$/i.test(entry)) {
+    // Digits and dots only is a malformed IPv4 literal (e.g. zero-padded), never a hostname: the system
+    // resolver would read "010.1.1.1" as octal and admit 8.1.1.1.
+    const malformedIp = /^[\d.]+$/.test(entry);
+    if (
+      malformedIp ||
+      entry.indexOf("/") !== -1 ||
+      entry.indexOf(":") !== -1 ||
+      !/^[a-z0-9.-]+$/i.test(entry)
+    ) {
       log?.error(
         `[udp] allowedSources entry "${entry}" is not an IP address, CIDR range or hostname; ignored`,
       );

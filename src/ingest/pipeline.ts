@@ -123,13 +123,14 @@ export function createPipeline(deps: PipelineDeps, initial: PipelineSettings) {
     const { deliverable } = result;
     const event = deliverable.event;
     s.eventCount?.add(event.source, event.host, event.origin);
-    counters.accepted++;
-    counters.acceptedBySource[event.source]++;
-    deps.store(event);
+    // Destinations first: a failure in the API's store must not keep an event from InfluxDB/MQTT.
     for (const target of s.targets) {
       const items = target.serialize(deliverable);
       if (items.length > 0) deps.enqueue(target.name, items);
     }
+    counters.accepted++;
+    counters.acceptedBySource[event.source]++;
+    deps.store(event);
     if (log.enabled("verbose")) {
       log.verbose(
         `[event] ${event.id} ${event.action} ${event.userDirectory}\\${event.userId} on ${event.host}`,

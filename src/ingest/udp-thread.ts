@@ -31,6 +31,8 @@ type ThreadMessage =
 
 /** Longest run of datagram processing before the event loop gets a turn. */
 const SLICE_MS = 4;
+/** How long close() waits for the thread to confirm. */
+const CLOSE_TIMEOUT_MS = 2000;
 
 const EMPTY: DatagramBatch = {
   type: "batch",
@@ -76,20 +78,21 @@ export function startUdpThread(options: UdpThreadOptions): Promise<UdpThread> {
   let listening = false;
   let effective: number | null = null;
   let onClosed: (() => void) | null = null;
+  let closing: Promise<void> | null = null;
   // Batches wait here and are processed a few milliseconds at a time, with a setImmediate between
   // slices, so HTTP requests and timers get their turn even when the thread delivers a flood.
   let waiting: DatagramBatch[] = [];
   let next = 0;
   let draining = false;
 
-  function drain(): void {
-    const deadline = performance.now() + SLICE_MS;
+  function drain(sliceMs = SLICE_MS): void {
+    const deadline = performance.now() + sliceMs;
     while (next < waiting.length && performance.now() < deadline) {
       process(waiting[next] as DatagramBatch);
       waiting[next++] = EMPTY;
     }
     if (next < waiting.length) {
-      setImmediate(drain);
+      setImmediate(drain, SLICE_MS);
       return;
     }
     waiting = [];
@@ -138,18 +141,21 @@ export function startUdpThread(options: UdpThreadOptions): Promise<UdpThread> {
       return Atomics.load(counters, QUEUED_BYTES);
     },
     close() {
-      if (onClosed !== null || !listening) {
-        listening = false;
-        worker.terminate();
-        return Promise.resolve();
-      }
-      return new Promise<void>((resolve) => {
-        onClosed = () => {
+      // The thread posts its last batch before "closed"; everything received is processed before
+      // close() resolves, so shutdown hands it to the outbox. A thread that does not answer is ended.
+      closing ??= new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          drain(Number.POSITIVE_INFINITY);
+          listening = false;
           worker.terminate();
           resolve();
         };
+        const timer = setTimeout(done, CLOSE_TIMEOUT_MS);
+        onClosed = done;
         worker.postMessage({ type: "close" } satisfies ThreadRequest);
       });
+      return closing;
     },
   };
 

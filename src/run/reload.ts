@@ -19,7 +19,7 @@ export interface ReloaderOptions {
   apply: (next: Settings, changed: string[]) => Promise<boolean>;
 }
 
-/** Keeps the settings that only a restart changes (spec §14.4: api.host, api.port, outbox.path). */
+/** Keeps the settings that only a restart changes (RESTART_PATHS: the API address, outbox bounds, logger). */
 function keepRestartOnly(next: Config, current: Config): Config {
   const se = next["sense-events"];
   const cur = current["sense-events"];
@@ -28,7 +28,13 @@ function keepRestartOnly(next: Config, current: Config): Config {
     "sense-events": {
       ...se,
       api: { ...se.api, host: cur.api.host, port: cur.api.port },
-      outbox: { ...se.outbox, path: cur.outbox.path },
+      outbox: {
+        ...se.outbox,
+        path: cur.outbox.path,
+        memoryItems: cur.outbox.memoryItems,
+        maxBytes: cur.outbox.maxBytes,
+      },
+      log: cur.log,
     },
   };
 }

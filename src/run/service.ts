@@ -258,11 +258,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       for (const d of next.destinations.all) outbox.attach(d);
       for (const d of previous.destinations.all) {
         if (!names.has(d.name)) outbox.detach(d.name);
-        void d.close().catch(() => {});
+        // Closed later, not now: a batch it is sending must finish rather than be aborted (requests
+        // time out after at most writeTimeout; 60 s covers the default 10 s with room).
+        setTimeout(() => void d.close().catch(() => {}), REPLACED_CLOSE_DELAY_MS).unref();
       }
       ring.resize(se().events.capacity);
       sessions.setIdleTimeout(se().sessions.idleTimeoutMinutes);
-      if (changed.some((p) => p.startsWith("Butler-SOS.appNames") || p.startsWith("Butler-SOS.cert"))) {
+      if (changed.some(affectsAppNames)) {
         appNames.close();
         appNames = startAppNames(next.config, log);
         appNames.start();
@@ -328,6 +330,22 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       return closing;
     },
   };
+}
+
+/** How long a destination replaced by a reload may finish its request before it is closed. */
+const REPLACED_CLOSE_DELAY_MS = 60_000;
+
+/** Whether a changed config path is read by {@link startAppNames}, so the lookup must be rebuilt. */
+function affectsAppNames(path: string): boolean {
+  return (
+    path.startsWith("Butler-SOS.appNames") ||
+    path.startsWith("Butler-SOS.cert") ||
+    path.startsWith("sense-events.appNames") ||
+    path === "Butler-SOS.userEvents.enable" ||
+    path === "Butler-SOS.userEvents" ||
+    path === "Butler-SOS" ||
+    path === "sense-events"
+  );
 }
 
 /** Creates the app-name lookup for a config (disabled when app names are off). */

@@ -9,6 +9,8 @@ test.each([
   ["10.0.0.0/33", { kind: "invalid", entry: "10.0.0.0/33" }],
   ["sense-server-01.mydomain.com", { kind: "hostname", hostname: "sense-server-01.mydomain.com" }],
   ["<IP or FQDN>", { kind: "invalid", entry: "<IP or FQDN>" }],
+  // A resolver would read a zero-padded address as octal (010.1.1.1 is 8.1.1.1): never a hostname.
+  ["010.1.1.1", { kind: "invalid", entry: "010.1.1.1" }],
 ])("classifies %s", (entry, expected) => {
   expect(classifySource(entry)).toStrictEqual(expected as ReturnType<typeof classifySource>);
 });

@@ -106,6 +106,16 @@ describe("createAllowList", () => {
     expect(lines[0]).toContain('"nowhere.invalid" did not resolve: ENOTFOUND');
   });
 
+  test("a zero-padded IPv4 entry is refused, not resolved (a resolver reads 010.1.1.1 as octal 8.1.1.1)", async () => {
+    const { log } = capture();
+    const octalResolver = async () => ["8.1.1.1"];
+    const allowList = await createAllowList(["010.1.1.1"], { resolve: octalResolver, log });
+    expect({ failedClosed: allowList.failedClosed, octal: allowList.allows("8.1.1.1") }).toStrictEqual({
+      failedClosed: true,
+      octal: false,
+    });
+  });
+
   test.each([
     ["an empty list", []],
     ["blank entries", ["", "  "]],

@@ -113,6 +113,34 @@ describe("receive thread", () => {
     });
   });
 
+  test("close hands over every datagram the thread already received before it resolves", async () => {
+    let handled = 0;
+    const thread = await startUdpThread({
+      host: "127.0.0.1",
+      port: 0,
+      receiveBufferBytes: 1 << 20,
+      log: silentLogger,
+      // Slow processing (20 µs a datagram), so the backlog takes many 4 ms slices to drain.
+      onDatagram: () => {
+        const until = performance.now() + 0.02;
+        while (performance.now() < until) {}
+        handled++;
+      },
+    });
+    open.push(thread);
+    // spawnSync blocks this thread while the child sends, so the datagrams wait in the thread's backlog.
+    const script = `const s=require("node:dgram").createSocket("udp4");let n=0;const next=()=>{if(n===2000)return s.close();s.send("y".repeat(100),${thread.port},"127.0.0.1",()=>{n++;next()})};next();`;
+    expect(Bun.spawnSync([process.execPath, "-e", script]).exitCode).toBe(0);
+    await thread.close();
+    expect(handled + thread.queueFull).toBe(2000);
+  });
+
+  test("a second close while the first is running resolves too", async () => {
+    const { thread } = await listen();
+    await Promise.all([thread.close(), thread.close()]);
+    expect(thread.listening).toBe(false);
+  });
+
   test("the thread's log lines reach the main logger", async () => {
     const lines: string[] = [];
     const thread = await startUdpThread({
