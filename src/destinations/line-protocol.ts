@@ -1,13 +1,10 @@
-import type { DeliverableEvent } from "../events/event.ts";
+import { type DeliverableEvent, destinationAppName } from "../events/event.ts";
 
 /** InfluxDB major version, which decides field names and number suffixes (spec §10.2–§10.3). */
 export type InfluxVersion = 1 | 2 | 3;
 
 /** A configured static tag, in Butler SOS's `{name, value}` or the product documentation's `{tag, value}` form. */
 export type StaticTag = { name?: string; tag?: string; value: string };
-
-/** Written as the `appName` tag and field when an event has an appId but no known name (spec §4.2). */
-export const UNKNOWN_APP_NAME = "<unknown app name>";
 
 // Character codes used by the escapers.
 const BACKSLASH = 92;
@@ -208,7 +205,7 @@ function builtInValue(kind: number, d: DeliverableEvent): string | null {
     case APP_ID:
       return e.appId;
     case APP_NAME:
-      return e.appId === null ? null : e.appName || UNKNOWN_APP_NAME;
+      return e.appId === null ? null : destinationAppName(e);
     case UA_BROWSER:
       return e.userAgent?.browserName ?? null;
     case UA_BROWSER_MAJOR:
@@ -276,7 +273,7 @@ export function createUserEventSerializer(options: UserEventLineOptions): (d: De
     }
     const e = d.event;
     if (e.appId !== null) {
-      line += `${appIdKey}${quoteString(e.appId)}${appNameKey}${quoteString(e.appName || UNKNOWN_APP_NAME)},`;
+      line += `${appIdKey}${quoteString(e.appId)}${appNameKey}${quoteString(destinationAppName(e))},`;
     } else {
       line += " ";
     }

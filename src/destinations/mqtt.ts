@@ -1,5 +1,5 @@
 import { type IClientOptions, type MqttClient, connect as mqttConnect } from "mqtt";
-import type { DeliverableEvent } from "../events/event.ts";
+import { type DeliverableEvent, destinationAppName } from "../events/event.ts";
 import type { Logger } from "../log.ts";
 import type { Destination, SendResult } from "./destination.ts";
 
@@ -35,9 +35,6 @@ export interface MqttDestinationOptions {
   timeoutMs?: number;
 }
 
-/** Fallback app name at destinations (spec §4.2). */
-const UNKNOWN_APP_NAME = "<unknown app name>";
-
 /**
  * Encodes one publish as an outbox item: topic, a newline, then the JSON payload. JSON.stringify
  * never emits a raw newline, so the item is split at its last newline and a topic may contain any
@@ -72,7 +69,7 @@ export function mqttPayload(
   };
   if (event.appId !== null) {
     payload.appId = event.appId;
-    payload.appName = event.appName ?? UNKNOWN_APP_NAME;
+    payload.appName = destinationAppName(event);
   }
   const ua = event.userAgent;
   if (ua?.browserName != null) payload.uaBrowserName = ua.browserName;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { DeliverableEvent } from "../events/event.ts";
+import { type DeliverableEvent, destinationAppName } from "../events/event.ts";
 import type { Logger } from "../log.ts";
 import type { Destination } from "./destination.ts";
 import { classifyHttp, networkRetry } from "./http-result.ts";
@@ -37,8 +37,6 @@ export interface NewRelicDestinationOptions {
 export const NEW_RELIC_MAX_EVENTS = 1000;
 export const NEW_RELIC_MAX_BODY_BYTES = 1_000_000;
 
-const UNKNOWN_APP_NAME = "<unknown app name>";
-
 /** Lower-case hex SHAKE256 (8 bytes) of a value; an empty value stays empty (spec §12). */
 export function scrambleValue(value: string): string {
   return value === "" ? "" : createHash("shake256", { outputLength: 8 }).update(value).digest("hex");
@@ -62,7 +60,7 @@ export function newRelicEvent(
   };
   if (event.appId !== null) {
     attributes.qs_appId = event.appId;
-    attributes.qs_appName = event.appName ?? UNKNOWN_APP_NAME;
+    attributes.qs_appName = destinationAppName(event);
   }
   const ua = event.userAgent;
   if (ua?.browserName != null) attributes.qs_uaBrowserName = ua.browserName;

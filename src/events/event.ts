@@ -50,3 +50,11 @@ export interface DeliverableEvent {
   /** `DIR\ID` when both parts are present, else "" (spec §4.1). */
   userFull: string;
 }
+
+/** The app name destinations send for an app id without a known name (spec §4.2, as Butler SOS). */
+export const UNKNOWN_APP_NAME = "<unknown app name>";
+
+/** The app name a destination sends for an event with an appId: its name, or the fallback when unknown or empty. */
+export function destinationAppName(event: UserEvent): string {
+  return event.appName || UNKNOWN_APP_NAME;
+}
