@@ -39,8 +39,19 @@ export const NEW_RELIC_MAX_BODY_BYTES = 1_000_000;
 
 /** Lower-case hex SHAKE256 (8 bytes) of a value; an empty value stays empty (spec §12). */
 export function scrambleValue(value: string): string {
-  return value === "" ? "" : createHash("shake256", { outputLength: 8 }).update(value).digest("hex");
+  if (value === "") return "";
+  let hex = scrambled.get(value);
+  if (hex === undefined) {
+    // Users repeat: hash each value once (per process, shared by every account); bounded by clearing.
+    if (scrambled.size >= SCRAMBLE_CACHE_LIMIT) scrambled.clear();
+    hex = createHash("shake256", { outputLength: 8 }).update(value).digest("hex");
+    scrambled.set(value, hex);
+  }
+  return hex;
 }
+
+const SCRAMBLE_CACHE_LIMIT = 10_000;
+const scrambled = new Map<string, string>();
 
 /** Builds the spec §12 event attributes in order; `eventType` is always last and cannot be overridden. */
 export function newRelicEvent(

@@ -1,6 +1,7 @@
 import { lookup } from "node:dns/promises";
 import type { Logger } from "../log.ts";
 import { LogWindow } from "../throttle.ts";
+import { errorCode } from "./socket.ts";
 
 /** A compiled source allow-list (spec §8.3); `allows()` runs once per datagram. */
 export interface AllowList {
@@ -207,7 +208,7 @@ export async function createAllowList(entries: string[], options: AllowListOptio
     try {
       addresses = await resolve(entry);
     } catch (err) {
-      log?.error(`[udp] allowedSources hostname "${entry}" did not resolve: ${errorText(err)}; ignored`);
+      log?.error(`[udp] allowedSources hostname "${entry}" did not resolve: ${errorCode(err)}; ignored`);
       continue;
     }
     const added = addresses.filter((a) => compiled.add(a));
@@ -292,9 +293,4 @@ export function createSourceGate(
       return false;
     },
   };
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof Error) return (err as NodeJS.ErrnoException).code ?? err.message;
-  return String(err);
 }

@@ -2,6 +2,8 @@ import type { DeliverableEvent, UserEvent } from "../events/event.ts";
 import type { Logger } from "../log.ts";
 import type { DatagramCounters } from "../stats.ts";
 
+const previewDecoder = new TextDecoder();
+
 /** What the pipeline needs from the datagram processor (src/ingest/process.ts). */
 export interface DatagramProcessor {
   process(
@@ -87,7 +89,7 @@ export function createPipeline(deps: PipelineDeps, initial: PipelineSettings) {
       processDatagram(s, msg, address, port, receivedAtMs);
     } catch (error) {
       counters.processingErrors++;
-      const preview = new TextDecoder().decode(msg).slice(0, 512);
+      const preview = previewDecoder.decode(msg.subarray(0, 2048)).slice(0, 512);
       log.error(`[ingest] processing failed: ${(error as Error).message}`, { preview });
     }
     deps.processingTimes.record(performance.now() - started);

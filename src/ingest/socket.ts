@@ -235,7 +235,7 @@ function logBufferSizes(log: Logger, address: string, requested: number, effecti
 }
 
 /** The errno code (`EADDRINUSE`) of a system error, else its message. */
-function errorCode(err: unknown): string {
+export function errorCode(err: unknown): string {
   if (err instanceof Error) return (err as NodeJS.ErrnoException).code ?? err.message;
   return String(err);
 }

@@ -53,7 +53,7 @@ export function createReloader(options: ReloaderOptions) {
     const current = options.current();
     const changed = diffConfig(current.config, loaded.config);
     const restartRequired = restartRequiredPaths(changed);
-    const next = await buildSettings(keepRestartOnly(loaded.config, current.config), log);
+    const next = await buildSettings(keepRestartOnly(loaded.config, current.config), log, current);
     let udpRebound: boolean;
     try {
       udpRebound = await options.apply(next, changed);

@@ -28,9 +28,10 @@ export interface Settings {
 
 /**
  * Builds the reloadable parts from a validated config: allow-list (resolving hostnames), limits,
- * excludeUser matcher and destinations. Nothing here binds sockets or starts timers.
+ * excludeUser matcher and destinations. Nothing here binds sockets or starts timers. With the
+ * `previous` settings (a reload), unchanged limits keep their state.
  */
-export async function buildSettings(config: Config, log: Logger): Promise<Settings> {
+export async function buildSettings(config: Config, log: Logger, previous?: Settings): Promise<Settings> {
   const bs = config["Butler-SOS"];
   const udp = bs.userEvents.udpServerConfig;
   const features = activeFeatures(config);
@@ -46,10 +47,23 @@ export async function buildSettings(config: Config, log: Logger): Promise<Settin
     allowListFailedClosed = list.failedClosed;
     allowListSummary = list.summary;
   }
-  const rateLimiter = udp.rateLimit.enable
-    ? createRateLimiter({ maxPerMinute: udp.rateLimit.maxMessagesPerMinute, log })
-    : null;
-  const tooLarge = createTooLargeWarner({ maxMessageSize: udp.maxMessageSize, log });
+  // A reload keeps the running rate-limit window and log throttle when their settings did not change,
+  // so a reload during a flood does not admit a fresh window.
+  const before = previous?.config["Butler-SOS"].userEvents.udpServerConfig;
+  const sameLimit =
+    before !== undefined &&
+    before.rateLimit.enable === udp.rateLimit.enable &&
+    before.rateLimit.maxMessagesPerMinute === udp.rateLimit.maxMessagesPerMinute;
+  const rateLimiter =
+    sameLimit && previous !== undefined
+      ? previous.rateLimiter
+      : udp.rateLimit.enable
+        ? createRateLimiter({ maxPerMinute: udp.rateLimit.maxMessagesPerMinute, log })
+        : null;
+  const tooLarge =
+    previous !== undefined && before?.maxMessageSize === udp.maxMessageSize
+      ? previous.tooLarge
+      : createTooLargeWarner({ maxMessageSize: udp.maxMessageSize, log });
   const destinations = buildDestinations(config, features, log);
   return {
     config,

@@ -153,6 +153,23 @@ describe("ingest limits (§18 items 26–27)", () => {
   });
 });
 
+describe("rate limit across a reload", () => {
+  test("a reload that keeps the rate limit keeps its window (regression: every reload admitted a fresh window)", async () => {
+    const limit = {
+      udpServerConfig: { serverHost: "127.0.0.1", rateLimit: { enable: true, maxMessagesPerMinute: 2 } },
+    };
+    const r = await start(limit);
+    await sendAndCount(r, ["a", "b"].map(startSession));
+    rewrite(r, r.ports, { ...limit, userEvents: { excludeUser: [{ directory: "x", userId: "y" }] } });
+    expect((await reload(r)).status).toBe(200);
+    const counters = await sendAndCount(r, ["c", "d"].map(startSession), 4);
+    expect({ accepted: counters.accepted, rateLimited: counters.dropped.rate_limited }).toStrictEqual({
+      accepted: 2,
+      rateLimited: 2,
+    });
+  });
+});
+
 describe("UDP binding and stats", () => {
   test("bound on :: an IPv4 sender is shown as IPv4 (§18 item 23)", async () => {
     const r = await start({}, { udpHost: "::" });
