@@ -1,20 +1,12 @@
 import type { DeliverableEvent, UserEvent } from "../events/event.ts";
 import type { Logger } from "../log.ts";
 import type { DatagramCounters } from "../stats.ts";
+import type { Processor } from "./process.ts";
 
 const previewDecoder = new TextDecoder();
 
-/** What the pipeline needs from the datagram processor (src/ingest/process.ts). */
-export interface DatagramProcessor {
-  process(
-    bytes: Uint8Array,
-    remoteAddress: string,
-    receivedAtMs: number,
-  ):
-    | { kind: "accepted"; deliverable: DeliverableEvent }
-    | { kind: "excluded"; source: string; host: string; origin: string }
-    | { kind: "rejected"; reason: "unknown_type" | "malformed"; detail: string; text: string };
-}
+/** What the pipeline needs from the datagram processor. */
+export type DatagramProcessor = Pick<Processor, "process">;
 
 /** A destination as the pipeline sees it: serialise now, the outbox delivers later. */
 export interface PipelineTarget {
