@@ -8,7 +8,7 @@
  */
 import { testDatagram } from "../../src/cli/send-test-events.ts";
 import { createUserEventSerializer } from "../../src/destinations/line-protocol.ts";
-import { mqttPayload } from "../../src/destinations/mqtt.ts";
+import { mqttPayload } from "../../src/destinations/mqtt-packet.ts";
 import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
 import { EventRing } from "../../src/events/ring.ts";
 import { createSessionTracker } from "../../src/events/sessions.ts";

@@ -7,7 +7,7 @@
  */
 import { TEST_USER_AGENTS, testDatagram } from "../../src/cli/send-test-events.ts";
 import { createUserEventSerializer } from "../../src/destinations/line-protocol.ts";
-import { mqttPayload } from "../../src/destinations/mqtt.ts";
+import { mqttPayload } from "../../src/destinations/mqtt-packet.ts";
 import type { DeliverableEvent } from "../../src/events/event.ts";
 import { EventRing } from "../../src/events/ring.ts";
 import { createSessionTracker } from "../../src/events/sessions.ts";

@@ -1,13 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { connectAsync, type IClientOptions, connect as mqttConnect } from "mqtt";
 import type { Destination } from "../../src/destinations/destination.ts";
-import {
-  decodeMqttItem,
-  encodeMqttItem,
-  encodeQos0Publishes,
-  type MqttDestinationOptions,
-  mqttDestination,
-} from "../../src/destinations/mqtt.ts";
+import { type MqttDestinationOptions, mqttDestination } from "../../src/destinations/mqtt.ts";
+import { decodeMqttItem, encodeMqttItem, encodeQos0Publishes } from "../../src/destinations/mqtt-packet.ts";
 import type { DeliverableEvent } from "../../src/events/event.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { testDestinationContract } from "../support/destination-contract.ts";

@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { createUserEventSerializer } from "../../src/destinations/line-protocol.ts";
-import { mqttPayload } from "../../src/destinations/mqtt.ts";
+import { mqttPayload } from "../../src/destinations/mqtt-packet.ts";
 import { newRelicEvent } from "../../src/destinations/newrelic.ts";
 import { destinationAppName } from "../../src/events/event.ts";
 import { e2Deliverable, withEvent } from "../support/events.ts";
