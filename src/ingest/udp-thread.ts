@@ -53,6 +53,8 @@ export interface UdpThreadOptions extends Omit<UdpIngestOptions, "onDatagram" | 
   maxQueuedBytes?: number;
   /** Level of `log`, passed to the thread. @default "info" */
   logLevel?: LogLevel;
+  /** Script of the receive thread (tests inject one that fails). @default src/ingest/udp-worker.ts */
+  workerUrl?: string;
 }
 
 /** A UDP listener whose socket runs on its own thread. */
@@ -72,7 +74,8 @@ export function startUdpThread(options: UdpThreadOptions): Promise<UdpThread> {
   const { log, onDatagram } = options;
   const shared = new SharedArrayBuffer(8);
   const counters = new Int32Array(shared);
-  const worker = new Worker(UDP_WORKER_URL);
+  const restartDelayMs = options.rebindDelayMs ?? 5000;
+  let worker: Worker;
   let address = "";
   let port = 0;
   let listening = false;
@@ -159,50 +162,78 @@ export function startUdpThread(options: UdpThreadOptions): Promise<UdpThread> {
     },
   };
 
-  return new Promise((resolve, reject) => {
-    worker.onerror = (event) => {
-      log.error(`[udp] receive thread failed: ${event.message}`);
-      listening = false;
-      reject(new Error(`[udp] receive thread failed: ${event.message}`));
-    };
-    worker.onmessage = (event: MessageEvent<ThreadMessage>) => {
-      const m = event.data;
-      switch (m.type) {
-        case "batch":
-          waiting.push(m);
-          if (!draining) {
-            draining = true;
-            setImmediate(drain);
-          }
-          break;
-        case "log":
-          log[m.level](m.msg, m.fields);
-          break;
-        case "listening":
-          ({ address, port, effective } = m);
-          listening = true;
-          resolve(thread);
-          break;
-        case "state":
-          ({ listening, effective } = m);
-          break;
-        case "failed":
-          worker.terminate();
-          reject(new Error(m.message));
-          break;
-        case "closed":
-          listening = false;
-          onClosed?.();
-          break;
-      }
-    };
-    const { onDatagram: _, log: __, maxQueuedBytes, logLevel, ...socketOptions } = options;
-    worker.postMessage({
-      type: "start",
-      options: socketOptions,
-      shared,
-      maxQueuedBytes: maxQueuedBytes ?? 64 * 1024 * 1024,
-      logLevel: logLevel ?? "info",
-    } satisfies ThreadRequest);
-  });
+  /** Starts a receive thread bound to `bindPort`; resolves once it listens. */
+  function spawn(bindPort: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let up = false;
+      const w = new Worker(options.workerUrl ?? UDP_WORKER_URL);
+      worker = w;
+      w.onerror = (event) => {
+        log.error(`[udp] receive thread failed: ${event.message}`);
+        listening = false;
+        w.terminate();
+        if (up) scheduleRestart();
+        else reject(new Error(`[udp] receive thread failed: ${event.message}`));
+      };
+      w.onmessage = (event: MessageEvent<ThreadMessage>) => {
+        const m = event.data;
+        switch (m.type) {
+          case "batch":
+            waiting.push(m);
+            if (!draining) {
+              draining = true;
+              setImmediate(drain);
+            }
+            break;
+          case "log":
+            log[m.level](m.msg, m.fields);
+            break;
+          case "listening":
+            ({ address, port, effective } = m);
+            listening = true;
+            up = true;
+            resolve();
+            break;
+          case "state":
+            ({ listening, effective } = m);
+            break;
+          case "failed":
+            w.terminate();
+            reject(new Error(m.message));
+            break;
+          case "closed":
+            listening = false;
+            onClosed?.();
+            break;
+        }
+      };
+      w.postMessage({
+        type: "start",
+        options: { ...socketOptions, port: bindPort },
+        shared,
+        maxQueuedBytes: maxQueuedBytes ?? 64 * 1024 * 1024,
+        logLevel: logLevel ?? "info",
+      } satisfies ThreadRequest);
+    });
+  }
+
+  /** After a crash of the thread itself (socket errors rebind inside it), a new one is started on the same port. */
+  function scheduleRestart(): void {
+    if (closing !== null) return;
+    setTimeout(() => {
+      if (closing !== null) return;
+      spawn(port).then(
+        () => log.info(`[udp] receive thread restarted on ${address}`),
+        (error: Error) => {
+          log.error(
+            `[udp] cannot restart the receive thread: ${error.message}; retrying in ${restartDelayMs} ms`,
+          );
+          scheduleRestart();
+        },
+      );
+    }, restartDelayMs).unref();
+  }
+
+  const { onDatagram: _, log: __, maxQueuedBytes, logLevel, workerUrl: ___, ...socketOptions } = options;
+  return spawn(options.port).then(() => thread);
 }

@@ -141,6 +141,35 @@ describe("receive thread", () => {
     expect(thread.listening).toBe(false);
   });
 
+  test("a receive thread that crashes is restarted on the same port and receives again", async () => {
+    const lines: string[] = [];
+    const seen: string[] = [];
+    const thread = await startUdpThread({
+      host: "127.0.0.1",
+      port: 0,
+      receiveBufferBytes: 1 << 20,
+      rebindDelayMs: 200,
+      log: createLogger({ write: (line) => lines.push(line) }),
+      workerUrl: new URL("../support/crashing-udp-worker.ts", import.meta.url).href,
+      onDatagram: (msg) => seen.push(new TextDecoder().decode(msg)),
+    });
+    open.push(thread);
+    const port = thread.port;
+    await waitFor(() => lines.some((l) => l.includes("receive thread failed")));
+    await waitFor(() => lines.some((l) => l.includes("receive thread restarted")));
+    const sender = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) =>
+      sender.send("after the restart", port, "127.0.0.1", () => resolve()),
+    );
+    await waitFor(() => seen.length > 0);
+    sender.close();
+    expect({ port: thread.port, listening: thread.listening, seen }).toStrictEqual({
+      port,
+      listening: true,
+      seen: ["after the restart"],
+    });
+  });
+
   test("the thread's log lines reach the main logger", async () => {
     const lines: string[] = [];
     const thread = await startUdpThread({
