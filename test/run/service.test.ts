@@ -25,6 +25,17 @@ type Extra = Parameters<typeof runConfig>[1];
 const startSession = (user: string) =>
   `/qseow-proxy-session/;node1;Start session;LAB;${user};AppAccess;/;Start session for user 'LAB\\${user}'`;
 
+/** An InfluxDB 1.x config pointing at a free port where nothing listens (a destination that is down). */
+async function downInfluxdb() {
+  return {
+    enable: true,
+    host: "127.0.0.1",
+    port: await freeTcpPort(),
+    version: 1,
+    v1Config: { dbName: "x" },
+  };
+}
+
 interface Running {
   service: Service;
   apiUrl: string;
@@ -530,13 +541,7 @@ describe("shutdown (§9)", () => {
     try {
       const extra: Extra = {
         butlerSos: {
-          influxdbConfig: {
-            enable: true,
-            host: "127.0.0.1",
-            port: await freeTcpPort(),
-            version: 1,
-            v1Config: { dbName: "x" },
-          },
+          influxdbConfig: await downInfluxdb(),
         },
         senseEvents: { outbox: { path: `${spoolDir.path}/outbox.sqlite`, shutdownTimeoutMs: 100 } },
       };
@@ -558,19 +563,14 @@ describe("shutdown (§9)", () => {
       spoolDir.cleanup();
     }
   });
+
   test("the last partial interval of event counts is spooled at shutdown, not lost", async () => {
     const spoolDir = tempDir("sense-events-spool-");
     const spoolFile = `${spoolDir.path}/outbox.sqlite`;
     try {
       const first = await start({
         butlerSos: {
-          influxdbConfig: {
-            enable: true,
-            host: "127.0.0.1",
-            port: await freeTcpPort(),
-            version: 1,
-            v1Config: { dbName: "x" },
-          },
+          influxdbConfig: await downInfluxdb(),
           // A long interval: only the shutdown flush can write these counts.
           qlikSenseEvents: {
             influxdb: { enable: true, writeFrequency: 600_000 },
