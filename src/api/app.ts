@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { mountDashboard } from "../dashboard/routes.ts";
 import type { UserEvent } from "../events/event.ts";
 import { compileMatcher, type EventRing } from "../events/ring.ts";
 import type { SessionView } from "../events/sessions.ts";
@@ -76,6 +77,8 @@ export function createApi(deps: ApiDeps): Api {
   app.notFound((c) => c.json({ error: `not found: ${c.req.method} ${c.req.path}` }, 404));
   app.use("/api/*", auth);
   app.use("/metrics", auth);
+  // The dashboard page and its assets (reference §20); its /api/dashboard sits behind the auth above.
+  mountDashboard(app);
 
   app.get("/health", (c) => {
     const h = deps.health();

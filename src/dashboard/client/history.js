@@ -1,0 +1,204 @@
+// The "History" section (history API): sessions and users over 24 h / 7 d, who was on at an instant,
+// unique users per day, top apps, browsers and operating systems.
+import { api, withQuery } from "./api.js";
+import {
+  byId,
+  fillTable,
+  formatCount,
+  formatDay,
+  formatTime,
+  fromLocalInput,
+  setText,
+  toLocalInput,
+  userOf,
+} from "./dom.js";
+
+const RANGES = { "24h": { ms: 86_400_000, step: "5m" }, "7d": { ms: 7 * 86_400_000, step: "1h" } };
+const TOP = 10;
+
+/** Starts the section; resolves to false (and shows the notice) when the server has no history. */
+export async function startHistory(served) {
+  let range = "24h";
+  let chart = null;
+
+  if (!served) {
+    byId("history-off").hidden = false;
+    return false;
+  }
+  try {
+    await loadChart();
+  } catch (error) {
+    byId("history-off").hidden = false;
+    if (error.status !== 404 && error.status !== 503)
+      setText("history-off", `History is unavailable: ${error.message}`);
+    return false;
+  }
+  byId("history-on").hidden = false;
+  // The chart is sized from its box, which only has a width once shown.
+  await loadChart();
+
+  for (const button of document.querySelectorAll("[data-range]")) {
+    button.addEventListener("click", () => {
+      range = button.dataset.range;
+      for (const b of document.querySelectorAll("[data-range]"))
+        b.setAttribute("aria-pressed", String(b === button));
+      refresh().catch(showError);
+    });
+  }
+  byId("at-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    showActive(fromLocalInput(byId("at-input").value)).catch(showError);
+  });
+  byId("at-input").value = toLocalInput(Date.now());
+  window.addEventListener("resize", () => chart?.setSize(chartSize()));
+  await Promise.all([loadDaily(), loadUsage()]);
+  setInterval(() => refresh().catch(() => {}), 60_000);
+  return true;
+
+  function showError(error) {
+    setText("at-summary", `History query failed: ${error.message}`);
+  }
+
+  async function refresh() {
+    await Promise.all([loadChart(), loadUsage(), loadDaily()]);
+  }
+
+  function chartSize() {
+    const box = byId("chart-concurrency");
+    return { width: Math.max(280, box.clientWidth), height: box.clientWidth < 500 ? 200 : 260 };
+  }
+
+  async function loadChart() {
+    const to = Date.now();
+    const { ms, step } = RANGES[range];
+    const { points } = await api(withQuery("/api/history/concurrency", { from: to - ms, to, step }));
+    const data = [
+      points.map((p) => Date.parse(p.t) / 1000),
+      points.map((p) => p.sessions),
+      points.map((p) => p.users),
+    ];
+    if (byId("history-on").hidden) return;
+    if (chart === null) chart = createChart(data);
+    else chart.setData(data);
+  }
+
+  function createChart(data) {
+    const css = getComputedStyle(document.documentElement);
+    const color = (name) => css.getPropertyValue(name).trim();
+    const axis = {
+      stroke: color("--muted"),
+      grid: { stroke: color("--grid") },
+      ticks: { stroke: color("--grid") },
+    };
+    const plot = new window.uPlot(
+      {
+        ...chartSize(),
+        cursor: { drag: { x: false, y: false } },
+        scales: { y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.15))] } },
+        series: [
+          { label: "Time" },
+          {
+            label: "Sessions",
+            stroke: color("--accent"),
+            fill: color("--accent-fill"),
+            width: 2,
+            paths: window.uPlot.paths.stepped({ align: 1 }),
+          },
+          {
+            label: "Users",
+            stroke: color("--accent2"),
+            width: 2,
+            paths: window.uPlot.paths.stepped({ align: 1 }),
+          },
+        ],
+        axes: [axis, { ...axis, size: 40 }],
+      },
+      data,
+      byId("chart-concurrency"),
+    );
+    plot.over.addEventListener("click", () => {
+      const seconds = plot.posToVal(plot.cursor.left, "x");
+      if (!Number.isFinite(seconds) || plot.cursor.left < 0) return;
+      const at = Math.round(seconds) * 1000;
+      byId("at-input").value = toLocalInput(at);
+      showActive(at).catch(showError);
+    });
+    return plot;
+  }
+
+  async function showActive(at) {
+    if (Number.isNaN(at)) return setText("at-summary", "Type a date and time.");
+    const answer = await api(withQuery("/api/history/active", { at }));
+    const table = byId("at-table");
+    fillTable(table, answer.sessions, (s) => [
+      userOf(s),
+      s.host,
+      formatTime(s.since),
+      s.apps.length ? s.apps.map((a) => a.appName || a.appId).join(", ") : "no app open",
+    ]);
+    table.hidden = answer.count === 0;
+    const when = formatTime(at);
+    setText(
+      "at-summary",
+      answer.count === 0
+        ? `Nobody was on at ${when}.`
+        : `${answer.count} session${answer.count === 1 ? "" : "s"} open at ${when}:`,
+    );
+  }
+
+  async function loadDaily() {
+    const start = new Date();
+    start.setHours(0, 0, 0, 0);
+    const from = start.getTime() - 6 * 86_400_000;
+    const { points } = await api(withQuery("/api/history/concurrency", { from, to: Date.now(), step: "1d" }));
+    fillTable(byId("daily-table"), [...points].reverse(), (p) => [
+      formatDay(Date.parse(p.t)),
+      formatCount(p.users),
+      formatCount(p.sessions),
+    ]);
+  }
+
+  async function loadUsage() {
+    const to = Date.now();
+    const from = to - RANGES[range].ms;
+    const [apps, browsers, oses] = await Promise.all(
+      ["app", "browser", "os"].map((by) =>
+        api(withQuery("/api/history/usage", { from, to, bucket: "day", by })),
+      ),
+    );
+    fillTable(byId("apps-table"), top(apps.rows), (r) => [
+      { text: r.appName || r.key, title: r.key },
+      formatCount(r.users),
+      formatCount(r.connections),
+    ]);
+    fillTable(byId("browser-table"), top(browsers.rows), (r) => [
+      r.key || "unknown",
+      formatCount(r.users),
+      formatCount(r.sessions),
+    ]);
+    fillTable(byId("os-table"), top(oses.rows), (r) => [
+      r.key || "unknown",
+      formatCount(r.users),
+      formatCount(r.sessions),
+    ]);
+  }
+}
+
+/**
+ * Adds up usage rows per key over the buckets: sessions and connections are summed; users is the
+ * busiest bucket's count (a user on two days is one user, so the per-day counts cannot be added).
+ */
+function top(rows) {
+  const byKey = new Map();
+  for (const r of rows) {
+    const t = byKey.get(r.key) ?? { key: r.key, appName: r.appName, users: 0, sessions: 0, connections: 0 };
+    t.users = Math.max(t.users, r.uniqueUsers);
+    t.sessions += r.sessions;
+    t.connections += r.connections;
+    t.appName ||= r.appName;
+    byKey.set(r.key, t);
+  }
+  return [...byKey.values()]
+    .sort((a, b) => b.users - a.users || b.connections - a.connections || b.sessions - a.sessions)
+    .slice(0, TOP);
+}
