@@ -2,6 +2,7 @@
  * `npm test`: installs the real test services when missing, then runs lint, typecheck and the
  * whole `bun test` suite, and ends with one `N passed, N failed` line.
  */
+import { ensureChromium } from "../test/support/chromium.ts";
 import { ensureInstalled } from "../test/support/influxdb.ts";
 
 const bun = process.execPath;
@@ -26,6 +27,8 @@ async function step(name: string, cmd: string[]): Promise<{ code: number; text: 
 // Installs both Debian packages (influxdb, mosquitto) with apt when missing and running as root.
 await ensureInstalled("influxd");
 await ensureInstalled("mosquitto");
+// Debian's chromium for the dashboard's browser tests (test/dashboard/browser.test.ts).
+await ensureChromium();
 
 const failures: string[] = [];
 const lint = await step("lint", ["node_modules/.bin/biome", "check", "src", "test", "scripts"]);

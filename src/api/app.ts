@@ -78,7 +78,7 @@ export function createApi(deps: ApiDeps): Api {
   app.use("/api/*", auth);
   app.use("/metrics", auth);
   // The dashboard page and its assets (reference §20); its /api/dashboard sits behind the auth above.
-  mountDashboard(app);
+  mountDashboard(app, { token: deps.token });
 
   app.get("/health", (c) => {
     const h = deps.health();

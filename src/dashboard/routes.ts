@@ -40,16 +40,20 @@ const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect 
 
 /**
  * Adds the dashboard (reference §20) to the API app: `GET /` (the page), `GET /assets/:file` (its
- * embedded script and styles, open like the page: they hold no data) and `GET /api/dashboard` (behind
- * the API's auth like every `/api/*` route).
+ * embedded script and styles, open like the page: they hold no data), `GET /dashboard/auth` (open:
+ * whether the page must ask for the token, so it never probes the API into a 401) and
+ * `GET /api/dashboard` (behind the API's auth like every `/api/*` route).
  */
-export function mountDashboard(app: Hono): void {
+export function mountDashboard(app: Hono, options: { token: () => string | undefined }): void {
   app.get("/", (c) => c.html(PAGE_HTML, 200, SECURITY_HEADERS));
   app.get("/assets/:file", (c) => {
     const asset = ASSETS.get(c.req.param("file"));
     if (asset === undefined) return c.json({ error: `not found: GET ${c.req.path}` }, 404);
     return c.body(asset.body, 200, { ...SECURITY_HEADERS, "content-type": asset.contentType });
   });
+  app.get("/dashboard/auth", (c) =>
+    c.json({ tokenRequired: Boolean(options.token()) }, 200, { "cache-control": "no-store" }),
+  );
   app.get("/favicon.ico", (c) =>
     c.body(ICON, 200, { "content-type": "image/svg+xml", "cache-control": "max-age=86400" }),
   );

@@ -1,6 +1,6 @@
 // Dashboard entry point: asks for the token when the API wants one (showing nothing before), then
 // starts the Now, History and Health sections and polls /health and /api/stats.
-import { api, clearToken, setToken, Unauthorized } from "./api.js";
+import { api, clearToken, setToken, token, Unauthorized } from "./api.js";
 import { byId, setText } from "./dom.js";
 import { startHealth } from "./health.js";
 import { startHistory } from "./history.js";
@@ -65,19 +65,22 @@ function showEmpty(info, health) {
 async function boot() {
   let info;
   try {
-    info = await api("/api/dashboard");
+    const auth = await (await fetch("/dashboard/auth", { cache: "no-store" })).json();
+    info = auth.tokenRequired && token() === null ? await askToken() : await api("/api/dashboard");
   } catch (error) {
     if (!(error instanceof Unauthorized)) {
       setText("status", `API unavailable: ${error.message}`);
       return;
     }
+    // A token kept from before that the server no longer accepts.
+    clearToken();
     info = await askToken();
   }
   byId("main").hidden = false;
   byId("nav").hidden = false;
   let empty = true;
   const now = startNow({
-    onEvent(e) {
+    onEvent() {
       if (empty) {
         empty = false;
         byId("empty").hidden = true;

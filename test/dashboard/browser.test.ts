@@ -1,0 +1,265 @@
+// The dashboard in headless Chromium against the compiled executable (reference §20): one browser for
+// the whole file, one receiver without a token, one with a token.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { BrowserContext, Page } from "playwright-core";
+import { launchChromium, type TestBrowser } from "../support/chromium.ts";
+import { runToEnd, sendUdp, tempDir } from "../support/process.ts";
+import { buildBinary, type RunningBinary, startBinary } from "./binary.ts";
+
+// The page's globals as seen by page.evaluate callbacks (the DOM lib is not in this project's types).
+interface PageNode {
+  textContent: string | null;
+  childElementCount: number;
+  id: string;
+}
+declare const document: {
+  querySelector(selector: string): PageNode | null;
+  activeElement: PageNode | null;
+  body: PageNode;
+  documentElement: { scrollWidth: number };
+};
+declare const window: Record<string, unknown>;
+
+const dir = tempDir("sense-events-dashboard-");
+const XSS_USER = "<img src=x onerror=window.__xss=1>";
+const APP = "0a1b2c3d-1111-2222-3333-444455556666";
+let binary: string;
+let browser: TestBrowser;
+let open: RunningBinary;
+let context: BrowserContext;
+let page: Page;
+/** Every request any page of the file made, and every console error or page error. */
+const requests: string[] = [];
+const consoleErrors: string[] = [];
+
+/** A format (a) datagram from `host` for `DIR\id`. */
+function datagram(action: string, id: string, host = "sense-node1", app = ""): string {
+  const type = action.endsWith("session") ? "qseow-proxy-session" : "qseow-proxy-connection";
+  const context = app ? `/app/${app}` : "/";
+  const message = app
+    ? `App connection for session 'x1' UserAgent: 'Mozilla/5.0 Chrome/120.0.0.0'`
+    : `${action} for user`;
+  return `/${type}/;${host};${action};CORP;${id};AppAccess;${context};${message}`;
+}
+
+function watch(p: Page, errors = consoleErrors): void {
+  p.on("request", (r) => requests.push(r.url()));
+  p.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  p.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+}
+
+/** Text of the visible rows of the live feed. */
+function feedRows(p: Page): Promise<string[]> {
+  return p.$$eval("#feed tr:not([hidden])", (rows) => rows.map((r) => r.textContent ?? ""));
+}
+
+beforeAll(async () => {
+  [binary, browser] = await Promise.all([buildBinary(dir), launchChromium()]);
+  open = await startBinary(binary, dir, "open");
+  context = await browser.browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "UTC" });
+  page = await context.newPage();
+  watch(page);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await open?.stop();
+  dir.cleanup();
+});
+
+describe("without a token, on loopback", () => {
+  test("before any event: the empty state shows the appender command with this server's UDP port", async () => {
+    await page.goto(open.url);
+    await page.locator("#empty").waitFor({ state: "visible" });
+    const command = await page.textContent("#empty-cmd");
+    expect(command).toMatch(new RegExp(`^sense-events appender-xml --address \\S+ --port ${open.udpPort} `));
+    expect(await page.textContent("#empty-udp")).toBe(`127.0.0.1:${open.udpPort}`);
+  });
+
+  test("sessions and users from send-test-events appear, and the empty state goes away", async () => {
+    const sent = await runToEnd([
+      binary,
+      "send-test-events",
+      "--to",
+      `127.0.0.1:${open.udpPort}`,
+      "--count",
+      "42",
+      "--rate",
+      "0",
+    ]);
+    expect(sent.code).toBe(0);
+    await sendUdp(open.udpPort, [
+      datagram("Start session", "anna"),
+      datagram("Open connection", "anna", "sense-node1", APP),
+    ]);
+    // 42 datagrams: ten complete sessions, then testuser1 starts again and opens an app.
+    await page.waitForFunction(() => document.querySelector("#now-sessions")?.textContent === "2", null, {
+      timeout: 10_000,
+    });
+    const sessions = await page.$$eval("#sessions-table tbody tr", (rows) =>
+      rows.map((r) => r.textContent ?? ""),
+    );
+    expect(sessions.some((s) => s.includes("TEST\\testuser1") && s.includes("sense-events-test"))).toBe(true);
+    expect(sessions.some((s) => s.includes("CORP\\anna") && s.includes(APP))).toBe(true);
+    expect(await page.textContent("#now-users")).toBe("2");
+    expect(await page.isHidden("#empty")).toBe(true);
+  });
+
+  test("a new event appears live, without a reload", async () => {
+    await page.evaluate(() => {
+      window.marker = "same page";
+    });
+    await sendUdp(open.udpPort, [datagram("Start session", "live-user-1")]);
+    await page.waitForFunction(
+      () => document.querySelector("#feed tr")?.textContent?.includes("CORP\\live-user-1"),
+      null,
+      {
+        timeout: 10_000,
+      },
+    );
+    expect(await page.evaluate(() => window.marker)).toBe("same page");
+  });
+
+  test("a user id with markup is shown as literal text and nothing runs", async () => {
+    await sendUdp(open.udpPort, [datagram("Start session", XSS_USER)]);
+    await page.waitForFunction(
+      (user) => document.querySelector("#feed")?.textContent?.includes(user),
+      `CORP\\${XSS_USER}`,
+      {
+        timeout: 10_000,
+      },
+    );
+    await page.waitForFunction(
+      (user) => document.querySelector("#sessions-table")?.textContent?.includes(user),
+      XSS_USER,
+    );
+    expect(await page.evaluate(() => window.__xss)).toBeUndefined();
+    expect(await page.locator("main img").count()).toBe(0);
+    expect(requests.some((url) => new URL(url).pathname === "/x")).toBe(false);
+  });
+
+  test("the filter keeps only matching events, and clearing it shows all again", async () => {
+    const all = (await feedRows(page)).length;
+    await page.fill("#feed-filter", "testuser3");
+    const shown = await feedRows(page);
+    expect(shown.length).toBe(4);
+    for (const text of shown) expect(text).toContain("TEST\\testuser3");
+    await page.fill("#feed-filter", "open connection");
+    for (const text of await feedRows(page)) expect(text).toContain("Open connection");
+    await page.fill("#feed-filter", "");
+    expect((await feedRows(page)).length).toBe(all);
+  });
+
+  test("pause holds new events until resumed", async () => {
+    await page.click("#feed-pause");
+    await sendUdp(open.udpPort, [datagram("Start session", "paused-user")]);
+    await page.waitForFunction(
+      () => document.querySelector("#feed-state")?.textContent?.includes("1 new event"),
+      null,
+      {
+        timeout: 10_000,
+      },
+    );
+    expect((await feedRows(page)).some((t) => t.includes("paused-user"))).toBe(false);
+    await page.click("#feed-pause");
+    expect((await feedRows(page))[0]).toContain("CORP\\paused-user");
+  });
+
+  test("every section is reachable with the keyboard", async () => {
+    const reached = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press("Tab");
+      reached.add(
+        await page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent || ""),
+      );
+    }
+    for (const id of ["Now", "History", "Health", "feed-filter", "feed-pause"]) expect(reached).toContain(id);
+  });
+
+  test("at a 390 px phone width nothing scrolls sideways", async () => {
+    const phone = await browser.browser.newPage({ viewport: { width: 390, height: 844 }, timezoneId: "UTC" });
+    watch(phone);
+    await phone.goto(open.url);
+    await phone.waitForFunction(() => (document.querySelector("#feed")?.childElementCount ?? 0) > 0);
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await phone.close();
+  });
+
+  test("the page asked nothing of any other origin and logged no error", () => {
+    const origin = new URL(open.url).origin;
+    expect(requests.length).toBeGreaterThan(10);
+    expect(requests.filter((url) => new URL(url).origin !== origin)).toStrictEqual([]);
+    expect(consoleErrors).toStrictEqual([]);
+  });
+});
+
+describe("with api.token", () => {
+  let secured: RunningBinary;
+  const TOKEN = "dashboard-test-token";
+
+  beforeAll(async () => {
+    secured = await startBinary(binary, dir, "secured", { token: TOKEN });
+    await sendUdp(secured.udpPort, [datagram("Start session", "secret-user")]);
+  });
+  afterAll(() => secured?.stop());
+
+  test("the page shows only the token field until a valid token is given, then the dashboard", async () => {
+    const ctx = await browser.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const p = await ctx.newPage();
+    const errors: string[] = [];
+    watch(p, errors);
+    const apiRequests: { url: string; auth: string | undefined }[] = [];
+    p.on("request", (r) => {
+      if (new URL(r.url()).pathname.startsWith("/api/"))
+        apiRequests.push({ url: r.url(), auth: r.headers().authorization });
+    });
+    await p.goto(secured.url);
+    await p.locator("#token").waitFor({ state: "visible" });
+    expect(await p.isHidden("#main")).toBe(true);
+    expect(await p.evaluate(() => document.body.textContent)).not.toContain("secret-user");
+    expect(apiRequests).toStrictEqual([]);
+
+    await p.fill("#token", "wrong");
+    await p.click("#login button");
+    await p.waitForFunction(() =>
+      document.querySelector("#login-error")?.textContent?.includes("not accepted"),
+    );
+    expect(await p.isHidden("#main")).toBe(true);
+
+    await p.fill("#token", TOKEN);
+    await p.keyboard.press("Enter");
+    await p.waitForFunction(
+      () => document.querySelector("#feed")?.textContent?.includes("CORP\\secret-user"),
+      null,
+      {
+        timeout: 10_000,
+      },
+    );
+    expect(await p.isVisible("#login")).toBe(false);
+    // The live stream is fed through fetch with the header, so new events still arrive.
+    await sendUdp(secured.udpPort, [datagram("Start session", "second-secret")]);
+    await p.waitForFunction(
+      () => document.querySelector("#feed tr")?.textContent?.includes("CORP\\second-secret"),
+      null,
+      {
+        timeout: 10_000,
+      },
+    );
+    expect(
+      apiRequests.some((r) => r.url.includes("/api/events/stream") && r.auth === `Bearer ${TOKEN}`),
+    ).toBe(true);
+    expect(apiRequests.filter((r) => r.url.includes(TOKEN))).toStrictEqual([]);
+    // A reload of the tab keeps the token (sessionStorage) and asks nothing.
+    await p.reload();
+    await p.waitForFunction(() =>
+      document.querySelector("#feed")?.textContent?.includes("CORP\\second-secret"),
+    );
+    expect(await p.isHidden("#login")).toBe(true);
+    // The one error is the refused wrong token.
+    expect(errors.every((e) => e.includes("401"))).toBe(true);
+    expect(errors.length).toBeLessThanOrEqual(1);
+    await ctx.close();
+  });
+});
