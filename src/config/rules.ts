@@ -26,7 +26,11 @@ export function resolvePaths(config: Config, baseDir: string): Config {
       cert: resolveKeys(bs.cert, ["clientCert", "clientCertKey", "clientCertCA"], baseDir),
       mqttConfig: { ...bs.mqttConfig, tls: resolveKeys(bs.mqttConfig.tls, ["ca", "cert", "key"], baseDir) },
     },
-    "sense-events": { ...se, outbox: resolveKeys(se.outbox, ["path"], baseDir) },
+    "sense-events": {
+      ...se,
+      outbox: resolveKeys(se.outbox, ["path"], baseDir),
+      api: { ...se.api, tls: resolveKeys(se.api.tls, ["cert", "key"], baseDir) },
+    },
   };
 }
 
@@ -106,6 +110,11 @@ export function checkActive(config: Config): ConfigIssue[] {
         bs.cert.clientCertCA,
         "when sense-events.appNames.verifyServerCert is true",
       );
+  }
+  if (api.enable && (api.tls.cert || api.tls.key)) {
+    // Reference §20: both files or neither.
+    readable("sense-events.api.tls.cert", api.tls.cert, "with sense-events.api.tls.key");
+    readable("sense-events.api.tls.key", api.tls.key, "with sense-events.api.tls.cert");
   }
   if (api.enable && !isLoopback(api.host) && !api.token)
     errors.push({

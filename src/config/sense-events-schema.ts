@@ -14,6 +14,13 @@ export const SenseEventsSchema = section({
     port: v.optional(port(), 9995),
     /** Bearer token for `/api/*` and `/metrics`. @default none */
     token: v.optional(scalar()),
+    /** HTTPS for the API and the dashboard (reference §20): PEM paths relative to the config file; re-read on reload. @default none */
+    tls: section({
+      /** Server certificate chain (PEM path). */
+      cert: v.optional(str()),
+      /** Its private key (PEM path, unencrypted). */
+      key: v.optional(str()),
+    }),
   }),
   /** Recent-events ring. */
   events: section({
@@ -73,7 +80,7 @@ export const SenseEventsSchema = section({
 
 /** Every key of the `sense-events` section, for the unknown-key warning; `true` marks a leaf. */
 export const SENSE_EVENTS_KEYS: Record<string, Record<string, true>> = {
-  api: { enable: true, host: true, port: true, token: true },
+  api: { enable: true, host: true, port: true, token: true, tls: true },
   events: { capacity: true },
   sessions: { idleTimeoutMinutes: true },
   udp: { receiveBufferBytes: true },

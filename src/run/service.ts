@@ -1,4 +1,5 @@
 import { createApi } from "../api/app.ts";
+import { type ApiServer, startApiServer } from "../api/serve.ts";
 import { redactConfig } from "../config/redact.ts";
 import type { Config } from "../config/schema.ts";
 import { createEventCounter } from "../destinations/influx-metrics.ts";
@@ -205,20 +206,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
   let kernelIpv6 = false;
 
-  let server: ReturnType<typeof Bun.serve> | null = null;
+  let server: ApiServer | null = null;
   try {
     udp = await bindUdp(settings.config);
     watchKernel();
-    if (api) {
-      const { host, port } = se().api;
-      try {
-        server = Bun.serve({ hostname: host, port, fetch: api.app.fetch, idleTimeout: 0 });
-      } catch (error) {
-        throw new Error(`cannot start the API on ${formatHost(host)}:${port}: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
-    }
+    // HTTP or HTTPS listener (reference §20, src/api/serve.ts).
+    if (api) server = startApiServer({ ...se().api, fetch: api.app.fetch, log });
   } catch (error) {
     // Startup failed: release what is already open (socket, timers, spool) before reporting.
     await udp?.close();
@@ -231,7 +224,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
   appNames.start();
 
-  const apiUrl = server ? `http://${formatHost(server.hostname ?? se().api.host)}:${server.port}` : null;
+  const apiUrl = server?.url ?? null;
   if (apiUrl) log.info(`[api] listening on ${apiUrl}`);
   log.info(`[outbox] destinations: ${settings.destinations.all.map((d) => d.name).join(", ") || "none"}`);
   if (settings.allowListSummary) log.info(`[udp] allow-list: ${settings.allowListSummary}`);
@@ -263,6 +256,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         setTimeout(() => void d.close().catch(() => {}), REPLACED_CLOSE_DELAY_MS).unref();
       }
       ring.resize(se().events.capacity);
+      // Reference §20: the certificate is re-read on every reload (a renewed file at the same path too).
+      server?.applyTls(se().api.tls);
       sessions.setIdleTimeout(se().sessions.idleTimeoutMinutes);
       if (changed.some(affectsAppNames)) {
         appNames.close();
@@ -313,12 +308,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         await udp?.close();
         kernel?.close();
         api?.closeStreams();
-        if (server) {
-          // A graceful stop lets the ended SSE streams reach their clients (a forced one resets them);
-          // connections still open after a second are cut.
-          await Promise.race([server.stop(false), Bun.sleep(1000)]);
-          await server.stop(true);
-        }
+        // Graceful for a second (ended SSE streams reach their clients), then forced.
+        await server?.stop();
         clearInterval(housekeeping);
         // The last partial interval's counts are deltas: queue them so they are sent or spooled, not lost.
         metrics.final();
@@ -365,9 +356,4 @@ function startAppNames(config: Config, log: Logger): AppNames {
     verifyServerCert: config["sense-events"].appNames.verifyServerCert,
     log,
   });
-}
-
-/** Brackets an IPv6 host for a URL. */
-function formatHost(host: string): string {
-  return host.includes(":") ? `[${host}]` : host;
 }
