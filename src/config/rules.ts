@@ -29,7 +29,7 @@ export function resolvePaths(config: Config, baseDir: string): Config {
     "sense-events": {
       ...se,
       outbox: resolveKeys(se.outbox, ["path"], baseDir),
-      api: { ...se.api, tls: resolveKeys(se.api.tls, ["cert", "key"], baseDir) },
+      ...(se.api.tls ? { api: { ...se.api, tls: resolveKeys(se.api.tls, ["cert", "key"], baseDir) } } : {}),
     },
   };
 }
@@ -111,10 +111,10 @@ export function checkActive(config: Config): ConfigIssue[] {
         "when sense-events.appNames.verifyServerCert is true",
       );
   }
-  if (api.enable && (api.tls.cert || api.tls.key)) {
+  if (api.enable && (api.tls?.cert || api.tls?.key)) {
     // Reference §20: both files or neither.
-    readable("sense-events.api.tls.cert", api.tls.cert, "with sense-events.api.tls.key");
-    readable("sense-events.api.tls.key", api.tls.key, "with sense-events.api.tls.cert");
+    readable("sense-events.api.tls.cert", api.tls?.cert, "with sense-events.api.tls.key");
+    readable("sense-events.api.tls.key", api.tls?.key, "with sense-events.api.tls.cert");
   }
   if (api.enable && !isLoopback(api.host) && !api.token)
     errors.push({

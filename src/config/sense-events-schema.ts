@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { LOG_LEVELS } from "../log.ts";
-import { bool, host, int, oneOf, port, scalar, section, str } from "./fields.ts";
+import { bool, host, int, obj, oneOf, port, scalar, section, str } from "./fields.ts";
 
 /** The `sense-events` section: the project's own keys (spec §14.3). */
 export const SenseEventsSchema = section({
@@ -15,12 +15,14 @@ export const SenseEventsSchema = section({
     /** Bearer token for `/api/*` and `/metrics`. @default none */
     token: v.optional(scalar()),
     /** HTTPS for the API and the dashboard (reference §20): PEM paths relative to the config file; re-read on reload. @default none */
-    tls: section({
-      /** Server certificate chain (PEM path). */
-      cert: v.optional(str()),
-      /** Its private key (PEM path, unencrypted). */
-      key: v.optional(str()),
-    }),
+    tls: v.optional(
+      obj({
+        /** Server certificate chain (PEM path). */
+        cert: v.optional(str()),
+        /** Its private key (PEM path, unencrypted). */
+        key: v.optional(str()),
+      }),
+    ),
   }),
   /** Recent-events ring. */
   events: section({

@@ -2,8 +2,9 @@
 // the whole file, one receiver without a token, one with a token.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { BrowserContext, Page } from "playwright-core";
-import { launchChromium, type TestBrowser } from "../support/chromium.ts";
+import { launchChromium, spkiHash, type TestBrowser } from "../support/chromium.ts";
 import { runToEnd, sendUdp, tempDir } from "../support/process.ts";
+import { createTestPki, type TestPki } from "../support/tls.ts";
 import { buildBinary, type RunningBinary, startBinary } from "./binary.ts";
 
 // The page's globals as seen by page.evaluate callbacks (the DOM lib is not in this project's types).
@@ -24,6 +25,7 @@ const dir = tempDir("sense-events-dashboard-");
 const XSS_USER = "<img src=x onerror=window.__xss=1>";
 const APP = "0a1b2c3d-1111-2222-3333-444455556666";
 let binary: string;
+let pki: TestPki;
 let browser: TestBrowser;
 let open: RunningBinary;
 let context: BrowserContext;
@@ -56,7 +58,10 @@ function feedRows(p: Page): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  [binary, browser] = await Promise.all([buildBinary(dir), launchChromium()]);
+  pki = await createTestPki();
+  // Chromium trusts exactly the test server certificate (by its public key), nothing else.
+  const trust = `--ignore-certificate-errors-spki-list=${spkiHash(pki.pem.serverCert)}`;
+  [binary, browser] = await Promise.all([buildBinary(dir), launchChromium([trust])]);
   open = await startBinary(binary, dir, "open");
   context = await browser.browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "UTC" });
   page = await context.newPage();
@@ -66,6 +71,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await open?.stop();
+  await pki?.remove();
   dir.cleanup();
 });
 
@@ -195,12 +201,16 @@ describe("without a token, on loopback", () => {
   });
 });
 
-describe("with api.token", () => {
+describe("with api.token, over HTTPS", () => {
   let secured: RunningBinary;
   const TOKEN = "dashboard-test-token";
 
   beforeAll(async () => {
-    secured = await startBinary(binary, dir, "secured", { token: TOKEN });
+    secured = await startBinary(binary, dir, "secured", {
+      token: TOKEN,
+      tls: { cert: pki.serverCert, key: pki.serverKey },
+    });
+    expect(secured.url).toStartWith("https://");
     await sendUdp(secured.udpPort, [datagram("Start session", "secret-user")]);
   });
   afterAll(() => secured?.stop());
