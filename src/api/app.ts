@@ -3,9 +3,11 @@ import { HTTPException } from "hono/http-exception";
 import type { UserEvent } from "../events/event.ts";
 import { compileMatcher, type EventRing } from "../events/ring.ts";
 import type { SessionView } from "../events/sessions.ts";
+import type { HistoryQueries } from "../history/queries.ts";
 import type { Logger } from "../log.ts";
 import type { DestinationState, StatsSnapshot } from "../stats.ts";
 import { bearerAuth } from "./auth.ts";
+import { historyRoutes } from "./history.ts";
 import { renderMetrics } from "./metrics.ts";
 import { EventsQuerySchema, parseQuery, StreamQuerySchema } from "./query.ts";
 import { createEventStreams, type EventStreamsOptions } from "./sse.ts";
@@ -48,6 +50,8 @@ export interface ApiDeps {
   log: Logger;
   /** Clock in epoch ms. @default Date.now */
   now?: () => number;
+  /** The embedded history's queries (reference §19), null or absent when it is off. */
+  history?: () => HistoryQueries | null;
   /** SSE limits, lowered by tests. */
   sse?: Omit<EventStreamsOptions, "ring">;
 }
@@ -124,6 +128,8 @@ export function createApi(deps: ApiDeps): Api {
     const outcome = await deps.reload();
     return c.json(outcome.body as object, outcome.status);
   });
+
+  app.route("/", historyRoutes(deps.history ?? (() => null), now));
 
   return { app, broadcast: streams.broadcast, closeStreams: streams.closeAll };
 }

@@ -26,7 +26,11 @@ export function resolvePaths(config: Config, baseDir: string): Config {
       cert: resolveKeys(bs.cert, ["clientCert", "clientCertKey", "clientCertCA"], baseDir),
       mqttConfig: { ...bs.mqttConfig, tls: resolveKeys(bs.mqttConfig.tls, ["ca", "cert", "key"], baseDir) },
     },
-    "sense-events": { ...se, outbox: resolveKeys(se.outbox, ["path"], baseDir) },
+    "sense-events": {
+      ...se,
+      outbox: resolveKeys(se.outbox, ["path"], baseDir),
+      history: resolveKeys(se.history, ["path"], baseDir),
+    },
   };
 }
 
