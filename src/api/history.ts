@@ -65,6 +65,11 @@ function filter(query: Record<string, string>, now: number): HistoryFilter {
  */
 export function historyRoutes(history: () => HistoryQueries | null, now: () => number): Hono {
   const app = new Hono();
+  // The same error shape as the main app, also when these routes are used on their own.
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) return c.json({ error: err.message }, err.status);
+    throw err;
+  });
   const need = (): HistoryQueries =>
     history() ??
     (() => {
