@@ -80,9 +80,8 @@ export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): H
     let added = 0;
     for (const { event: e, ms } of items) {
       if (e.id <= lastId) continue;
-      if (ms >= nextCheckpoint && lastId > 0) {
-        checkpointAt_(Math.floor(ms / CHECKPOINT_EVERY_MS) * CHECKPOINT_EVERY_MS);
-      }
+      // The first boundary after the previous event: every earlier event is before it, this one after.
+      if (ms >= nextCheckpoint && lastId > 0) checkpointAt_(nextCheckpoint);
       if (ms >= nextCheckpoint)
         nextCheckpoint = Math.floor(ms / CHECKPOINT_EVERY_MS) * CHECKPOINT_EVERY_MS + CHECKPOINT_EVERY_MS;
       const ua = e.userAgent;
