@@ -7,6 +7,7 @@ import { appenderXml } from "./cli/appender-xml.ts";
 import { EXIT, parseArgs } from "./cli/args.ts";
 import { checkConfig } from "./cli/check-config.ts";
 import { helpText, usageErrorText, versionText } from "./cli/help.ts";
+import { historyCommand } from "./cli/history.ts";
 import { sendTestEvents } from "./cli/send-test-events.ts";
 import { featureSummary } from "./config/features.ts";
 import { defaultConfig, formatConfigIssue, loadConfigFile } from "./config/load.ts";
@@ -43,6 +44,9 @@ switch (args.command) {
       err(`send-test-events failed: ${(error as Error).message}`);
       process.exit(EXIT.runtime);
     }
+    break;
+  case "history":
+    process.exit(await historyCommand(args, { out, err }));
     break;
   case "run":
     await run(args.configFile);

@@ -1,4 +1,5 @@
 import type { EventSource } from "./events/event.ts";
+import type { HistoryStats } from "./history/part.ts";
 
 /** Destination states (spec §9). */
 export type DestinationState = "up" | "retrying" | "blocked" | "disabled";
@@ -64,4 +65,6 @@ export interface StatsSnapshot {
   };
   userAgentCache: { size: number; hits: number; misses: number };
   destinations: Record<string, DestinationStats>;
+  /** The embedded history (reference §19), absent when it is off. */
+  history?: HistoryStats;
 }

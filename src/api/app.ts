@@ -4,9 +4,11 @@ import { mountDashboard } from "../dashboard/routes.ts";
 import type { UserEvent } from "../events/event.ts";
 import { compileMatcher, type EventRing } from "../events/ring.ts";
 import type { SessionView } from "../events/sessions.ts";
+import type { HistoryQueries } from "../history/queries.ts";
 import type { Logger } from "../log.ts";
 import type { DestinationState, StatsSnapshot } from "../stats.ts";
 import { bearerAuth } from "./auth.ts";
+import { historyRoutes } from "./history.ts";
 import { renderMetrics } from "./metrics.ts";
 import { EventsQuerySchema, parseQuery, StreamQuerySchema } from "./query.ts";
 import { createEventStreams, type EventStreamsOptions } from "./sse.ts";
@@ -49,6 +51,8 @@ export interface ApiDeps {
   log: Logger;
   /** Clock in epoch ms. @default Date.now */
   now?: () => number;
+  /** The embedded history's queries (reference §19), null or absent when it is off. */
+  history?: () => HistoryQueries | null;
   /** SSE limits, lowered by tests. */
   sse?: Omit<EventStreamsOptions, "ring">;
 }
@@ -78,7 +82,7 @@ export function createApi(deps: ApiDeps): Api {
   app.use("/api/*", auth);
   app.use("/metrics", auth);
   // The dashboard page and its assets (reference §20); its /api/dashboard sits behind the auth above.
-  mountDashboard(app, { token: deps.token });
+  mountDashboard(app, { token: deps.token, history: () => (deps.history?.() ?? null) !== null });
 
   app.get("/health", (c) => {
     const h = deps.health();
@@ -127,6 +131,8 @@ export function createApi(deps: ApiDeps): Api {
     const outcome = await deps.reload();
     return c.json(outcome.body as object, outcome.status);
   });
+
+  app.route("/", historyRoutes(deps.history ?? (() => null), now));
 
   return { app, broadcast: streams.broadcast, closeStreams: streams.closeAll };
 }

@@ -92,5 +92,28 @@ export function renderMetrics(stats: StatsSnapshot): string {
         byKey("tier", s.queued).map(([l, v]): Sample => [{ destination, ...l }, v]),
       ),
     ),
+    ...historyFamilies(stats),
   ].join("");
+}
+
+/** The history families (reference §19): stored events, bytes, prunes and the last event per host. */
+function historyFamilies(stats: StatsSnapshot): string[] {
+  const h = stats.history;
+  if (h === undefined) return [];
+  return [
+    family("history_events", "gauge", "Events in the history file.", [[{}, h.events]]),
+    family("history_bytes", "gauge", "Bytes the history file uses.", [[{}, h.bytes]]),
+    family(
+      "history_pruned_total",
+      "counter",
+      "Events deleted from the history, by reason.",
+      byKey("reason", h.pruned),
+    ),
+    family(
+      "host_last_event_timestamp_seconds",
+      "gauge",
+      "Time of the last event from each proxy node, epoch seconds.",
+      byKey("host", h.hostLastEventSeconds),
+    ),
+  ];
 }

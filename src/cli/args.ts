@@ -9,16 +9,30 @@ export type ParsedArgs =
   | { command: "check-config"; configFile: string }
   | { command: "appender-xml"; address: string; port: number }
   | { command: "send-test-events"; host: string; port: number; count: number; rate: number }
+  | HistoryArgs
   | { command: "version" }
   | { command: "help" };
 
 /** A command line that cannot be run; `message` is one line, printed before exiting with `EXIT.usage`. */
 export type UsageError = { command: "usage-error"; message: string };
 
+/** `sense-events history export|stats -c FILE …` (reference §19). */
+export type HistoryArgs =
+  | {
+      command: "history";
+      action: "export";
+      configFile: string;
+      from: string | undefined;
+      to: string | undefined;
+      format: "csv" | "ndjson";
+      out: string | undefined;
+    }
+  | { command: "history"; action: "stats"; configFile: string };
+
 /** A `--to` target split into host (without brackets) and port. */
 export type HostPort = { host: string; port: number };
 
-const COMMANDS = ["run", "check-config", "appender-xml", "send-test-events"] as const;
+const COMMANDS = ["run", "check-config", "appender-xml", "send-test-events", "history"] as const;
 type Command = (typeof COMMANDS)[number];
 
 // Value-taking options per command, mapped to their canonical name.
@@ -27,6 +41,15 @@ const OPTIONS: Record<Command, Record<string, string>> = {
   "check-config": { "-c": "config", "--config": "config", "--configfile": "config" },
   "appender-xml": { "--address": "address", "--port": "port" },
   "send-test-events": { "--to": "to", "--count": "count", "--rate": "rate" },
+  history: {
+    "-c": "config",
+    "--config": "config",
+    "--configfile": "config",
+    "--from": "from",
+    "--to": "to",
+    "--format": "format",
+    "--out": "out",
+  },
 };
 
 const HELP_FLAGS = new Set(["--help", "-h"]);
@@ -50,10 +73,35 @@ export function parseArgs(argv: string[]): ParsedArgs | UsageError {
     command = first as Command;
     rest = argv.slice(1);
   }
+  let sub: string | undefined;
+  if (command === "history") {
+    sub = rest[0];
+    if (sub !== "export" && sub !== "stats") return usageError('history needs "export" or "stats"');
+    rest = rest.slice(1);
+  }
 
   const values = readOptions(rest, OPTIONS[command]);
   if ("message" in values) return values;
+  if (sub !== undefined) return buildHistory(sub, values);
   return buildCommand(command, values);
+}
+
+function buildHistory(sub: string, values: Map<string, string>): HistoryArgs | UsageError {
+  const configFile = values.get("config");
+  if (configFile === undefined) return usageError(`history ${sub} needs "-c FILE"`);
+  if (sub === "stats") return { command: "history", action: "stats", configFile };
+  const format = values.get("format") ?? "csv";
+  if (format !== "csv" && format !== "ndjson")
+    return usageError(`--format must be csv or ndjson, got "${format}"`);
+  return {
+    command: "history",
+    action: "export",
+    configFile,
+    from: values.get("from"),
+    to: values.get("to"),
+    format,
+    out: values.get("out"),
+  };
 }
 
 /** Splits `host:port` or `[v6]:port` into its parts, or returns a usage error. */
@@ -106,6 +154,8 @@ function buildCommand(command: Command, values: Map<string, string>): ParsedArgs
   switch (command) {
     case "run":
       return { command, configFile: values.get("config") };
+    case "history":
+      return usageError('history needs "export" or "stats"');
     case "check-config": {
       const configFile = values.get("config");
       if (configFile === undefined) return usageError('check-config needs "-c FILE"');

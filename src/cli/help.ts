@@ -22,6 +22,11 @@ Usage:
   sense-events send-test-events --to HOST:PORT [--count N] [--rate R]
       Send N sample user-event datagrams (default 40) at R per second
       (default 10; 0 = as fast as possible). IPv6: --to [::1]:9997
+  sense-events history export -c FILE [--from T] [--to T] [--format csv|ndjson] [--out FILE]
+      Export stored events (default: the last 24 h) from the history file of
+      FILE, oldest first; T is ISO 8601 or epoch ms. Works while the service runs.
+  sense-events history stats -c FILE
+      Print events, days covered, bytes, oldest and newest of the history file.
   sense-events --version | -v
   sense-events --help | -h
 

@@ -8,6 +8,8 @@ export const RESTART_PATHS = [
   "sense-events.api.host",
   "sense-events.api.port",
   "sense-events.outbox.path",
+  "sense-events.history.enable",
+  "sense-events.history.path",
   "sense-events.outbox.memoryItems",
   "sense-events.outbox.maxBytes",
   "sense-events.log.level",

@@ -29,6 +29,7 @@ export function resolvePaths(config: Config, baseDir: string): Config {
     "sense-events": {
       ...se,
       outbox: resolveKeys(se.outbox, ["path"], baseDir),
+      history: resolveKeys(se.history, ["path"], baseDir),
       ...(se.api.tls ? { api: { ...se.api, tls: resolveKeys(se.api.tls, ["cert", "key"], baseDir) } } : {}),
     },
   };

@@ -73,6 +73,22 @@ export const SenseEventsSchema = section({
     /** Longest wait before a partial batch is sent, in ms. @default 1000 */
     flushIntervalMs: v.optional(int(1), 1000),
   }),
+  /** Embedded event history (reference §19). */
+  history: section({
+    /** Keep every accepted event in a local sqlite file. @default true */
+    enable: v.optional(bool(), true),
+    /** The history file, relative to the config file (working directory without one). @default "sense-events-history.sqlite" */
+    path: v.optional(str(), "sense-events-history.sqlite"),
+    /** Events older than this many days are deleted (hourly and at start). @default 90 */
+    retentionDays: v.optional(int(1, 36500), 90),
+    /** Past this many bytes on disk the oldest events are deleted. @default 1073741824 */
+    maxBytes: v.optional(int(1_048_576), 1073741824),
+  }),
+  /** Proxy nodes heard from (reference §19). */
+  hosts: section({
+    /** Minutes without events after which a host is reported silent; 0 = never. @default 0 */
+    silentAfterMinutes: v.optional(int(0), 0),
+  }),
   /** App name options. */
   appNames: section({
     /** Verify the QRS certificate against `Butler-SOS.cert.clientCertCA`. @default false */
@@ -91,4 +107,6 @@ export const SENSE_EVENTS_KEYS: Record<string, Record<string, true>> = {
   influxdb: { uaTagPrefix: true, flushIntervalMs: true, useHttps: true, v3WriteApi: true },
   newRelic: { flushIntervalMs: true },
   appNames: { verifyServerCert: true },
+  history: { enable: true, path: true, retentionDays: true, maxBytes: true },
+  hosts: { silentAfterMinutes: true },
 };

@@ -31,7 +31,7 @@ export interface DashboardInfo {
   hostname: string;
   /** Whether the history API is served (the page then shows its History section). */
   history: boolean;
-  /** Whether `/api/hosts` is served (proxy nodes with a silent mark). */
+  /** Whether `/api/hosts` answers (proxy nodes with a silent mark; part of the history). */
   hosts: boolean;
 }
 
@@ -44,7 +44,10 @@ const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect 
  * whether the page must ask for the token, so it never probes the API into a 401) and
  * `GET /api/dashboard` (behind the API's auth like every `/api/*` route).
  */
-export function mountDashboard(app: Hono, options: { token: () => string | undefined }): void {
+export function mountDashboard(
+  app: Hono,
+  options: { token: () => string | undefined; history: () => boolean },
+): void {
   app.get("/", (c) => c.html(PAGE_HTML, 200, SECURITY_HEADERS));
   app.get("/assets/:file", (c) => {
     const asset = ASSETS.get(c.req.param("file"));
@@ -57,14 +60,10 @@ export function mountDashboard(app: Hono, options: { token: () => string | undef
   app.get("/favicon.ico", (c) =>
     c.body(ICON, 200, { "content-type": "image/svg+xml", "cache-control": "max-age=86400" }),
   );
-  // Asked of the router at request time: the page leaves out what this build or config does not serve,
+  // Asked per request (a reload may switch the history on or off): the page leaves out what is off
   // instead of probing it into 404s.
-  const served = (path: string) => app.routes.some((r) => r.method === "GET" && r.path === path);
-  app.get("/api/dashboard", (c) =>
-    c.json({
-      hostname: hostname(),
-      history: served("/api/history/active"),
-      hosts: served("/api/hosts"),
-    } satisfies DashboardInfo),
-  );
+  app.get("/api/dashboard", (c) => {
+    const history = options.history();
+    return c.json({ hostname: hostname(), history, hosts: history } satisfies DashboardInfo);
+  });
 }

@@ -11,6 +11,19 @@ export interface SessionView {
   appIds: string[];
 }
 
+/** One session's whole state, to save the tracker and restore it later (history, reference §19). */
+export interface SessionState {
+  host: string;
+  userDirectory: string;
+  userId: string;
+  startedAt: string | null;
+  lastEventAt: string;
+  lastEventMs: number;
+  openConnections: number;
+  /** appId → open connections carrying it. */
+  apps: [string, number][];
+}
+
 /** Options for {@link createSessionTracker}. */
 export interface SessionTrackerOptions {
   /** Idle timeout of a session without open connections, in minutes. */
@@ -31,6 +44,10 @@ export interface SessionTracker {
   expire(): void;
   /** Changes the idle timeout of sessions without open connections (reload). */
   setIdleTimeout(minutes: number): void;
+  /** Every held session (expired ones too), least recently updated first. */
+  snapshot(): SessionState[];
+  /** Replaces every session with `states` (as from `snapshot()`), keeping their order. */
+  restore(states: SessionState[]): void;
 }
 
 interface Session {
@@ -163,6 +180,37 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
     expire,
     setIdleTimeout(minutes: number) {
       idleMs = minutes * 60_000;
+    },
+    snapshot() {
+      return [...sessions.values()]
+        .sort((a, b) => a.seq - b.seq)
+        .map((s) => ({
+          host: s.host,
+          userDirectory: s.userDirectory,
+          userId: s.userId,
+          startedAt: s.startedAt,
+          lastEventAt: s.lastEventAt,
+          lastEventMs: s.lastEventMs,
+          openConnections: s.openConnections,
+          apps: [...s.appIds],
+        }));
+    },
+    restore(states) {
+      sessions.clear();
+      for (const s of states) {
+        const key = `${s.host}\n${s.userDirectory.toLowerCase()}\n${s.userId.toLowerCase()}`;
+        sessions.set(key, {
+          host: s.host,
+          userDirectory: s.userDirectory,
+          userId: s.userId,
+          startedAt: s.startedAt,
+          lastEventAt: s.lastEventAt,
+          lastEventMs: s.lastEventMs,
+          seq: ++seq,
+          openConnections: s.openConnections,
+          appIds: new Map(s.apps),
+        });
+      }
     },
   };
 }

@@ -10,6 +10,8 @@ export interface ProcessorOptions {
   userAgents: { parse(message: string): UserAgentInfo | null };
   /** The excludeUser matcher (spec §5). */
   isExcluded: (userDirectory: string, userId: string) => boolean;
+  /** Id of the last event of an earlier run (from the history), so ids continue. @default 0 */
+  lastId?: number;
 }
 
 /** The outcome of processing one datagram (spec §2 steps 4–8). */
@@ -65,7 +67,7 @@ export function createNsClock(): { stamp(ms: number): string } {
 export function createProcessor(options: ProcessorOptions): Processor {
   const current: ProcessorOptions = { ...options };
   const clock = createNsClock();
-  let id = 0;
+  let id = options.lastId ?? 0;
   // At high rates many events share a millisecond, and datagrams mostly come from the same few senders.
   let isoMs = Number.NaN;
   let iso = "";

@@ -7,6 +7,7 @@ import { createOutbox } from "../destinations/outbox.ts";
 import { openSpool } from "../destinations/spool.ts";
 import { EventRing } from "../events/ring.ts";
 import { createSessionTracker } from "../events/sessions.ts";
+import { createHistoryPart } from "../history/part.ts";
 import { type AppNames, createAppNames } from "../ingest/app-names.ts";
 import { createKernelDropMonitor, type KernelDropMonitor } from "../ingest/kernel-drops.ts";
 import { createPipeline } from "../ingest/pipeline.ts";
@@ -55,14 +56,18 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let settings: Settings = await buildSettings(options.config, log);
   const se = () => settings.config["sense-events"];
 
+  // history part (reference §19): opened first so ids, the ring and the sessions continue from it.
+  const history = await createHistoryPart({ config: settings.config, log });
   let appNames: AppNames = startAppNames(settings.config, log);
   const processor = createProcessor({
+    lastId: history?.lastId(),
     appName: (id) => appNames.lookup(id),
     userAgents,
     isExcluded: settings.isExcluded,
   });
   const ring = new EventRing(se().events.capacity);
   const sessions = createSessionTracker({ idleTimeoutMinutes: se().sessions.idleTimeoutMinutes });
+  history?.restore(ring, sessions); // history part
 
   const spoolPath = se().outbox.path;
   const spool = spoolPath === "" ? null : openSpool(spoolPath, log);
@@ -74,6 +79,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     log,
   });
   for (const destination of settings.destinations.all) outbox.attach(destination);
+  if (history) outbox.attach(history.destination); // history part
 
   let udp: UdpThread | null = null;
   /** queue_full drops of receive threads already replaced by a rebind. */
@@ -96,6 +102,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         config: () => redactConfig(settings.config),
         reload: () => reloader.reload(),
         token: () => se().api.token || undefined,
+        history: () => history?.queries ?? null, // history part
         version: VERSION,
         startedAt,
         log,
@@ -126,7 +133,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   function pipelineSettings(s: Settings) {
     const f = s.features;
-    return { ...s.pipeline, eventCount: f.eventCount ? eventCounter : null };
+    const targets = history ? [...s.pipeline.targets, history.destination] : s.pipeline.targets; // history part
+    return { ...s.pipeline, targets, eventCount: f.eventCount ? eventCounter : null };
   }
 
   async function bindUdp(config: Config): Promise<UdpThread | null> {
@@ -174,6 +182,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       appNames: appNames.stats(),
       userAgentCache: userAgents.stats(),
       destinations: outbox.stats(),
+      ...(history ? { history: history.stats() } : {}), // history part
     };
   }
 
@@ -220,6 +229,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     clearInterval(housekeeping);
     metrics.stop();
     await outbox.close();
+    await history?.close(); // history part
     throw error;
   }
   appNames.start();
@@ -264,6 +274,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         appNames = startAppNames(next.config, log);
         appNames.start();
       }
+      await history?.apply(next.config); // history part
       metrics.start();
       return rebind;
     },
@@ -317,6 +328,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         const { lost } = await outbox.flush(se().outbox.shutdownTimeoutMs);
         if (lost > 0) log.warn(`[outbox] ${lost} items lost at shutdown (no spool)`);
         await outbox.close();
+        await history?.close(); // history part
       })();
       return closing;
     },

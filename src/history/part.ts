@@ -1,0 +1,204 @@
+import type { Database } from "bun:sqlite";
+import type { Config } from "../config/schema.ts";
+import type { Destination } from "../destinations/destination.ts";
+import type { EventRing } from "../events/ring.ts";
+import type { SessionTracker } from "../events/sessions.ts";
+import type { Logger } from "../log.ts";
+import { createEventDecoder, EVENT_COLUMNS, type EventRow } from "./decode.ts";
+import { historyDestination } from "./destination.ts";
+import { isSilent } from "./hosts.ts";
+import { openHistoryReader, openHistoryWriter } from "./open.ts";
+import { createHistoryQueries, type HistoryQueries } from "./queries.ts";
+import { prune, usedBytes } from "./retention.ts";
+import { createHistoryWriter, type HistoryWriter } from "./writer.ts";
+
+/** The history figures of /api/stats and /metrics. */
+export interface HistoryStats {
+  path: string;
+  events: number;
+  bytes: number;
+  oldest: string | null;
+  newest: string | null;
+  pruned: { retention: number; size: number };
+  /** Last event time per host, epoch seconds (the `host_last_event_timestamp_seconds` gauge). */
+  hostLastEventSeconds: Record<string, number>;
+}
+
+/** The history store as one long-lived part of the service: `{ name, apply, stats, close }`. */
+export interface HistoryPart {
+  readonly name: "history";
+  /** The outbox destination that writes the file (attach it once; it lives as long as the part). */
+  readonly destination: Destination;
+  /** Read-side queries for the API. */
+  readonly queries: HistoryQueries;
+  /** The id of the newest stored event, so the processor continues numbering after it. */
+  lastId(): number;
+  /** Refills the ring with the newest events and the tracker with the sessions open now. */
+  restore(ring: EventRing, sessions: SessionTracker): void;
+  /** Applies a reloaded config (retention, size cap, silence, idle timeout); path and enable need a restart. */
+  apply(next: Config): Promise<{ restartRequired: boolean }>;
+  stats(): HistoryStats;
+  /** Deletes by age and size now (also hourly and at start). */
+  prune(): Promise<void>;
+  /** Logs hosts that went silent or came back (also every 30 s). */
+  checkHosts(): void;
+  /** Saves the sessions and closes the file; call after the outbox has flushed. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link createHistoryPart}. */
+export interface HistoryPartOptions {
+  config: Config;
+  log: Logger;
+  /** Clock in epoch ms. @default Date.now */
+  now?: () => number;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** Opens the history file of `config` (null when history is off) and prunes it once. */
+export async function createHistoryPart(options: HistoryPartOptions): Promise<HistoryPart | null> {
+  const { log } = options;
+  const now = options.now ?? Date.now;
+  let config = options.config["sense-events"];
+  const path = config.history.path;
+  if (!config.history.enable || path === "") return null;
+  let db: Database;
+  let writer: HistoryWriter;
+  try {
+    db = openHistoryWriter(path);
+    writer = createHistoryWriter(db, config.sessions.idleTimeoutMinutes);
+  } catch (error) {
+    throw new Error(`[history] cannot open ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const reader = openHistoryReader(path);
+  const queries = createHistoryQueries(
+    reader,
+    () => ({
+      idleTimeoutMinutes: config.sessions.idleTimeoutMinutes,
+      silentAfterMinutes: config.hosts.silentAfterMinutes,
+    }),
+    now,
+  );
+  const pruned = { retention: 0, size: 0 };
+  let malformed = 0;
+  let count = (db.query("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n;
+  const destination = historyDestination({
+    writer,
+    log,
+    onMalformed: () => malformed++,
+    onWritten: (added) => (count += added),
+  });
+  const silent = new Set<string>();
+  let pruning: Promise<void> | null = null;
+
+  async function runPrune(): Promise<void> {
+    pruning ??= (async () => {
+      try {
+        const counts = await prune(db, {
+          now: now(),
+          retentionDays: config.history.retentionDays,
+          maxBytes: config.history.maxBytes,
+        });
+        pruned.retention += counts.retention;
+        pruned.size += counts.size;
+        count -= counts.retention + counts.size;
+        if (counts.retention > 0)
+          log.info(
+            `[history] deleted ${counts.retention} events older than ${config.history.retentionDays} days`,
+          );
+        if (counts.size > 0)
+          log.warn(`[history] deleted the ${counts.size} oldest events: the file reached history.maxBytes`);
+      } catch (error) {
+        log.warn(`[history] prune failed: ${(error as Error).message}`);
+      } finally {
+        pruning = null;
+      }
+    })();
+    return pruning;
+  }
+
+  function checkHosts(): void {
+    const at = now();
+    for (const [host, seen] of writer.hosts) {
+      const quiet = isSilent(seen.last, at, config.hosts.silentAfterMinutes);
+      if (quiet && !silent.has(host)) {
+        silent.add(host);
+        log.warn(`[hosts] ${host} is silent: no event since ${new Date(seen.last).toISOString()}`);
+      } else if (!quiet && silent.delete(host)) {
+        log.info(`[hosts] ${host} is sending events again`);
+      }
+    }
+  }
+
+  await runPrune();
+  const pruneTimer = setInterval(() => void runPrune(), HOUR_MS);
+  pruneTimer.unref();
+  const hostTimer = setInterval(checkHosts, 30_000);
+  hostTimer.unref();
+  log.info(`[history] ${path}: ${count} events`);
+
+  let closed = false;
+  return {
+    name: "history",
+    destination,
+    queries,
+    lastId: () => writer.lastId(),
+    restore(ring, sessions) {
+      const rows = db
+        .query(`SELECT ${EVENT_COLUMNS} FROM events e ORDER BY e.id DESC LIMIT ?`)
+        .values(ring.capacity) as unknown as EventRow[];
+      const decoder = createEventDecoder(db);
+      for (let i = rows.length - 1; i >= 0; i--) ring.push(decoder.decode(rows[i] as EventRow));
+      sessions.restore(writer.sessions.tracker.snapshot());
+    },
+    async apply(next) {
+      const before = config;
+      config = next["sense-events"];
+      writer.setIdleTimeout(config.sessions.idleTimeoutMinutes);
+      const restartRequired =
+        config.history.enable !== before.history.enable || config.history.path !== before.history.path;
+      if (
+        config.history.retentionDays !== before.history.retentionDays ||
+        config.history.maxBytes !== before.history.maxBytes
+      ) {
+        await runPrune();
+      }
+      checkHosts();
+      return { restartRequired };
+    },
+    stats() {
+      const range = db.query("SELECT MIN(ts) AS lo, MAX(ts) AS hi FROM events").get() as {
+        lo: number | null;
+        hi: number | null;
+      };
+      const hostLastEventSeconds: Record<string, number> = {};
+      for (const [host, seen] of writer.hosts) hostLastEventSeconds[host] = seen.last / 1000;
+      return {
+        path,
+        events: count,
+        bytes: usedBytes(db),
+        oldest: range.lo === null ? null : new Date(range.lo).toISOString(),
+        newest: range.hi === null ? null : new Date(range.hi).toISOString(),
+        pruned: { ...pruned },
+        hostLastEventSeconds,
+      };
+    },
+    prune: runPrune,
+    checkHosts,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(pruneTimer);
+      clearInterval(hostTimer);
+      await pruning;
+      try {
+        writer.checkpoint();
+      } catch (error) {
+        log.warn(`[history] could not save the sessions: ${(error as Error).message}`);
+      }
+      queries.close();
+      db.close();
+    },
+  };
+}
