@@ -8,6 +8,7 @@ import mainJs from "./client/main.js" with { type: "text" };
 import nowJs from "./client/now.js" with { type: "text" };
 import searchJs from "./client/search.js" with { type: "text" };
 import styleCss from "./style.css" with { type: "text" };
+import tablesCss from "./tables.css" with { type: "text" };
 
 /** One embedded file of the dashboard. */
 export interface Asset {
@@ -23,6 +24,7 @@ export const ASSETS: ReadonlyMap<string, Asset> = new Map([
   ["uplot.js", { body: uplotJs, contentType: JS }],
   ["uplot.css", { body: uplotCss, contentType: CSS }],
   ["style.css", { body: styleCss, contentType: CSS }],
+  ["tables.css", { body: tablesCss, contentType: CSS }],
   ["main.js", { body: mainJs, contentType: JS }],
   ["api.js", { body: apiJs, contentType: JS }],
   ["dom.js", { body: domJs, contentType: JS }],

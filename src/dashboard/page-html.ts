@@ -12,6 +12,7 @@ export const PAGE_HTML = `<!doctype html>
 <link rel="icon" href="/favicon.ico" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/uplot.css">
 <link rel="stylesheet" href="/assets/style.css">
+<link rel="stylesheet" href="/assets/tables.css">
 <script src="/assets/uplot.js" defer></script>
 <script type="module" src="/assets/main.js"></script>
 </head>
@@ -81,6 +82,7 @@ export const PAGE_HTML = `<!doctype html>
   <div id="history-on" hidden>
     <div class="toolbar" role="group" aria-label="Range">
       <span>Range</span>
+      <button type="button" data-range="1h" aria-pressed="false">Last hour</button>
       <button type="button" data-range="24h" aria-pressed="true">Last 24 h</button>
       <button type="button" data-range="7d" aria-pressed="false">Last 7 days</button>
     </div>

@@ -14,6 +14,7 @@ interface PageNode {
   id: string;
 }
 declare const document: {
+  addEventListener(type: "focusin", listener: (event: { target: PageNode | null }) => void): void;
   querySelector(selector: string): PageNode | null;
   activeElement: PageNode | null;
   body: PageNode;
@@ -42,6 +43,23 @@ function datagram(action: string, id: string, host = "sense-node1", app = ""): s
     ? `App connection for session 'x1' UserAgent: 'Mozilla/5.0 Chrome/120.0.0.0'`
     : `${action} for user`;
   return `/${type}/;${host};${action};CORP;${id};AppAccess;${context};${message}`;
+}
+
+/** The history's events of `CORP\\id`, oldest first, once at least `count` are stored. */
+async function historyEvents(id: string, count: number): Promise<{ receivedAt: string }[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const res = await fetch(`${open.url}/api/history/events?user=${encodeURIComponent(`CORP\\${id}`)}`);
+    const { events } = (await res.json()) as { events: { receivedAt: string }[] };
+    if (events.length >= count) return events.reverse();
+    if (Date.now() > deadline) throw new Error(`history has ${events.length} events of ${id}`);
+    await Bun.sleep(50);
+  }
+}
+
+/** `HH:MM:SS` of an ISO time (the page shows today's times without the date; the context is in UTC). */
+function time(iso: string): string {
+  return iso.slice(11, 19);
 }
 
 function watch(p: Page, errors = consoleErrors): void {
@@ -173,15 +191,18 @@ describe("without a token, on loopback", () => {
     expect((await feedRows(page))[0]).toContain("CORP\\paused-user");
   });
 
-  test("every section is reachable with the keyboard", async () => {
+  test("every section and control is reachable with the keyboard", async () => {
+    await page.focus("a.skip");
     const reached = new Set<string>();
-    for (let i = 0; i < 40; i++) {
-      await page.keyboard.press("Tab");
+    for (let i = 0; i < 90; i++) {
       reached.add(
         await page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent || ""),
       );
+      await page.keyboard.press("Tab");
     }
-    for (const id of ["Now", "History", "Health", "feed-filter", "feed-pause"]) expect(reached).toContain(id);
+    for (const id of ["Now", "History", "Health", "feed-filter", "feed-pause", "at-input", "search-csv"]) {
+      expect(reached).toContain(id);
+    }
   });
 
   test("at a 390 px phone width nothing scrolls sideways", async () => {
@@ -191,6 +212,59 @@ describe("without a token, on loopback", () => {
     await phone.waitForFunction(() => (document.querySelector("#feed")?.childElementCount ?? 0) > 0);
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await phone.close();
+  });
+
+  test("who was on at T: a time between two phases lists the first phase's user and app only", async () => {
+    const [appA, appB] = ["aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"];
+    await sendUdp(open.udpPort, [
+      datagram("Start session", "phase1-user", "sense-node2"),
+      datagram("Open connection", "phase1-user", "sense-node2", appA),
+    ]);
+    const [start] = await historyEvents("phase1-user", 2);
+    if (start === undefined) throw new Error("no start event");
+    // T: the first whole second after phase 1 (the time field has seconds); phase 2 starts after it.
+    const t = Math.ceil((Date.parse(start.receivedAt) + 1) / 1000) * 1000;
+    while (Date.now() <= t + 20) await Bun.sleep(20);
+    await sendUdp(open.udpPort, [
+      datagram("Close connection", "phase1-user", "sense-node2", appA),
+      datagram("Stop session", "phase1-user", "sense-node2"),
+      datagram("Start session", "phase2-user", "sense-node2"),
+      datagram("Open connection", "phase2-user", "sense-node2", appB),
+    ]);
+    await historyEvents("phase2-user", 2);
+
+    const whoWasOn = async (ms: number) => {
+      await page.fill("#at-input", new Date(ms).toISOString().slice(0, 19));
+      await page.click("#at-form button");
+      const when = new Date(ms).toISOString().slice(11, 19);
+      await page.waitForFunction(
+        (w) => document.querySelector("#at-summary")?.textContent?.includes(w),
+        when,
+      );
+      return page.$$eval("#at-table tbody tr", (rows) => rows.map((r) => r.textContent ?? ""));
+    };
+    const atT = await whoWasOn(t);
+    expect(atT.filter((r) => r.includes("phase1-user"))).toStrictEqual([
+      `CORP\\phase1-usersense-node2${time(start.receivedAt)}${appA}`,
+    ]);
+    expect(atT.some((r) => r.includes("phase2-user"))).toBe(false);
+    const after = await whoWasOn(Date.now() + 1000);
+    expect(after.some((r) => r.includes("phase1-user"))).toBe(false);
+    expect(after.filter((r) => r.includes("phase2-user") && r.includes(appB))).toHaveLength(1);
+  });
+
+  test("the event search finds a user's events and downloads them as CSV", async () => {
+    await page.fill("#search-form [name=user]", "phase1-user");
+    await page.click("#search-form button[type=submit]");
+    await page.waitForFunction(() =>
+      document.querySelector("#search-summary")?.textContent?.startsWith("4 events"),
+    );
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#search-csv")]);
+    const csv = await Bun.file((await download.path()) as string).text();
+    const [header, ...rows] = csv.trim().split(/\r?\n/);
+    expect(header).toStartWith("receivedAt,host,action,userDirectory,userId,origin,appId,appName,");
+    expect(rows).toHaveLength(4);
+    for (const r of rows) expect(r).toContain("phase1-user");
   });
 
   test("the page asked nothing of any other origin and logged no error", () => {

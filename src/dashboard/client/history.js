@@ -13,7 +13,11 @@ import {
   userOf,
 } from "./dom.js";
 
-const RANGES = { "24h": { ms: 86_400_000, step: "5m" }, "7d": { ms: 7 * 86_400_000, step: "1h" } };
+const RANGES = {
+  "1h": { ms: 3_600_000, step: "1m" },
+  "24h": { ms: 86_400_000, step: "5m" },
+  "7d": { ms: 7 * 86_400_000, step: "1h" },
+};
 const TOP = 10;
 
 /** Starts the section; resolves to false (and shows the notice) when the server has no history. */
@@ -50,6 +54,7 @@ export async function startHistory(served) {
     showActive(fromLocalInput(byId("at-input").value)).catch(showError);
   });
   byId("at-input").value = toLocalInput(Date.now());
+  await showActive(Date.now());
   window.addEventListener("resize", () => chart?.setSize(chartSize()));
   await Promise.all([loadDaily(), loadUsage()]);
   setInterval(() => refresh().catch(() => {}), 60_000);
@@ -111,7 +116,11 @@ export async function startHistory(served) {
             paths: window.uPlot.paths.stepped({ align: 1 }),
           },
         ],
-        axes: [axis, { ...axis, size: 40 }],
+        // Counts: whole-number ticks only.
+        axes: [
+          axis,
+          { ...axis, size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000] },
+        ],
       },
       data,
       byId("chart-concurrency"),
@@ -171,12 +180,12 @@ export async function startHistory(served) {
       formatCount(r.users),
       formatCount(r.connections),
     ]);
-    fillTable(byId("browser-table"), top(browsers.rows), (r) => [
+    fillTable(byId("browser-table"), top(browsers.rows, true), (r) => [
       r.key || "unknown",
       formatCount(r.users),
       formatCount(r.sessions),
     ]);
-    fillTable(byId("os-table"), top(oses.rows), (r) => [
+    fillTable(byId("os-table"), top(oses.rows, true), (r) => [
       r.key || "unknown",
       formatCount(r.users),
       formatCount(r.sessions),
@@ -188,7 +197,7 @@ export async function startHistory(served) {
  * Adds up usage rows per key over the buckets: sessions and connections are summed; users is the
  * busiest bucket's count (a user on two days is one user, so the per-day counts cannot be added).
  */
-function top(rows) {
+function top(rows, unknownLast = false) {
   const byKey = new Map();
   for (const r of rows) {
     const t = byKey.get(r.key) ?? { key: r.key, appName: r.appName, users: 0, sessions: 0, connections: 0 };
@@ -198,7 +207,11 @@ function top(rows) {
     t.appName ||= r.appName;
     byKey.set(r.key, t);
   }
+  const rank = (t) => (unknownLast && t.key === "unknown" ? 1 : 0);
   return [...byKey.values()]
-    .sort((a, b) => b.users - a.users || b.connections - a.connections || b.sessions - a.sessions)
+    .sort(
+      (a, b) =>
+        rank(a) - rank(b) || b.users - a.users || b.connections - a.connections || b.sessions - a.sessions,
+    )
     .slice(0, TOP);
 }
