@@ -1,9 +1,10 @@
 // The dashboard in headless Chromium against the compiled executable (reference §20): one browser for
 // the whole file, one receiver without a token, one with a token.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { launchChromium, spkiHash, type TestBrowser } from "../support/chromium.ts";
-import { runToEnd, sendUdp, tempDir } from "../support/process.ts";
+import { ROOT, runToEnd, sendUdp, tempDir } from "../support/process.ts";
 import { createTestPki, type TestPki } from "../support/tls.ts";
 import { buildBinary, type RunningBinary, startBinary } from "./binary.ts";
 
@@ -20,7 +21,7 @@ declare const document: {
   body: PageNode;
   documentElement: { scrollWidth: number };
 };
-declare const window: Record<string, unknown>;
+declare const window: Record<string, unknown> & { scrollTo(x: number, y: number): void };
 
 const dir = tempDir("sense-events-dashboard-");
 const XSS_USER = "<img src=x onerror=window.__xss=1>";
@@ -265,6 +266,42 @@ describe("without a token, on loopback", () => {
     expect(header).toStartWith("receivedAt,host,action,userDirectory,userId,origin,appId,appName,");
     expect(rows).toHaveLength(4);
     for (const r of rows) expect(r).toContain("phase1-user");
+  });
+
+  test("writes the screenshots of the populated dashboard to docs/ (desktop light, phone dark)", async () => {
+    // Health lists both proxy nodes from /api/hosts; events per minute counts this file's events (all recent).
+    await page.waitForFunction(
+      () => document.querySelector("#hosts-table")?.textContent?.includes("sense-node2"),
+      null,
+      {
+        timeout: 10_000,
+      },
+    );
+    await page.waitForFunction(
+      () =>
+        document.querySelector("#now-rate")?.textContent ===
+        document.querySelector("#now-accepted")?.textContent,
+      null,
+      { timeout: 10_000 },
+    );
+    await page.click("[data-range='1h']");
+    await page.waitForFunction(() => document.querySelector("#chart-concurrency canvas") !== null);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(ROOT, "docs/dashboard.png"), fullPage: true });
+    const phone = await browser.browser.newPage({
+      viewport: { width: 390, height: 844 },
+      timezoneId: "UTC",
+      colorScheme: "dark",
+    });
+    watch(phone);
+    await phone.goto(open.url);
+    await phone.waitForFunction(() => (document.querySelector("#feed")?.childElementCount ?? 0) > 0);
+    await phone.waitForFunction(() => document.querySelector("#chart-concurrency canvas") !== null);
+    await phone.screenshot({ path: join(ROOT, "docs/dashboard-phone.png") });
+    await phone.close();
+    for (const name of ["dashboard.png", "dashboard-phone.png"]) {
+      expect(Bun.file(join(ROOT, "docs", name)).size).toBeGreaterThan(20_000);
+    }
   });
 
   test("the page asked nothing of any other origin and logged no error", () => {

@@ -115,13 +115,29 @@ async function boot() {
       empty = false;
       byId("empty").hidden = true;
     }
+    return stats.datagrams.accepted;
   }
 
-  await poll();
-  setInterval(() => poll().catch(() => {}), 5000);
+  // Proxy nodes are re-read when events arrived since, and at least every 30 s (for the silent mark).
+  let hostsAt = 0;
+  let hostsAccepted = -1;
+  async function pollHosts(accepted) {
+    if (accepted === hostsAccepted && Date.now() - hostsAt < 30_000) return;
+    hostsAt = Date.now();
+    hostsAccepted = accepted;
+    await health.loadHosts();
+  }
+
+  const accepted = await poll();
+  setInterval(
+    () =>
+      poll()
+        .then(pollHosts)
+        .catch(() => {}),
+    5000,
+  );
   await now.start();
-  await health.loadHosts().catch(() => {});
-  setInterval(() => health.loadHosts().catch(() => {}), 30_000);
+  await pollHosts(accepted).catch(() => {});
   if (await startHistory(info.history)) startSearch();
 }
 

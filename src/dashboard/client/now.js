@@ -18,6 +18,8 @@ export function startNow({ onEvent, onState }) {
   let newestId = null;
   /** [time ms, accepted] samples of the last minute or so, for the rate. */
   const samples = [];
+  /** Receive times of the events loaded at start, or null when they do not cover the minute before. */
+  let before = null;
 
   const appOf = (e) => (e.appId ? e.appName || appNames.get(e.appId) || e.appId : "–");
 
@@ -98,15 +100,37 @@ export function startNow({ onEvent, onState }) {
     setText("now-users", formatCount(new Set(sessions.map(userOf)).size));
   }
 
-  /** Takes an /api/stats snapshot: events per minute from the accepted counter over the last minute. */
+  /**
+   * Takes an /api/stats snapshot and shows the events accepted in the last minute: the counter's growth
+   * over the last 60 s once the page has watched that long, before that its growth since the page opened
+   * plus the loaded recent events of the minute before.
+   */
   function updateStats(stats) {
     const now = Date.now();
-    samples.push([now, stats.datagrams.accepted]);
+    const accepted = stats.datagrams.accepted;
+    setText("now-accepted", formatCount(accepted));
+    if (samples.length === 0) return;
+    samples.push([now, accepted]);
+    // Keep the newest sample at least a minute old as the base, and everything after it.
     while (samples.length > 2 && (samples[1]?.[0] ?? now) <= now - 60_000) samples.shift();
-    setText("now-accepted", formatCount(stats.datagrams.accepted));
     const [t0, a0] = samples[0];
-    if (now - t0 >= 4000)
-      setText("now-rate", formatCount(Math.round(((stats.datagrams.accepted - a0) * 60_000) / (now - t0))));
+    let count = null;
+    if (t0 <= now - 60_000) count = Math.round(((accepted - a0) * 60_000) / (now - t0));
+    else if (before !== null) count = accepted - a0 + before.filter((t) => t > now - 60_000).length;
+    setText("now-rate", count === null ? "–" : formatCount(count));
+  }
+
+  let renderTimer = null;
+  /** Adds the events received since the last render, at most four times a second (floods stay cheap). */
+  function scheduleRender() {
+    if (renderTimer !== null) return;
+    renderTimer = setTimeout(() => {
+      renderTimer = null;
+      if (paused) return;
+      add(held);
+      held = [];
+      applyFilter();
+    }, 250);
   }
 
   let sessionsTimer = null;
@@ -120,14 +144,14 @@ export function startNow({ onEvent, onState }) {
   }
 
   async function start() {
-    const { events } = await api("/api/events?limit=100");
+    const [{ events }, stats] = await Promise.all([api("/api/events?limit=100"), api("/api/stats")]);
     add([...events].reverse());
-    // Until a minute of counter samples exists, the rate comes from these events when they reach back a minute.
-    const minuteAgo = Date.now() - 60_000;
-    const oldest = events[events.length - 1];
-    if (events.length < 100 || (oldest && Date.parse(oldest.receivedAt) < minuteAgo)) {
-      setText("now-rate", formatCount(events.filter((e) => Date.parse(e.receivedAt) >= minuteAgo).length));
-    }
+    // The loaded events give the minute before the page opened, when they reach back that far.
+    const opened = Date.now();
+    const times = events.map((e) => Date.parse(e.receivedAt));
+    before = events.length < 100 || (times.at(-1) ?? opened) < opened - 60_000 ? times : null;
+    samples.push([opened, stats.datagrams.accepted]);
+    updateStats(stats);
     newestId = events[0]?.id ?? 0;
     await loadSessions();
     setInterval(() => loadSessions().catch(() => {}), 5000);
@@ -136,13 +160,10 @@ export function startNow({ onEvent, onState }) {
       onEvent(e) {
         onEvent(e);
         scheduleSessions();
-        if (paused) {
-          held.push(e);
-          if (held.length > FEED_MAX) held.shift();
-          setText("feed-state", stateText());
-          return;
-        }
-        add([e]);
+        held.push(e);
+        if (held.length > FEED_MAX) held.shift();
+        if (paused) setText("feed-state", stateText());
+        else scheduleRender();
       },
       onState(state) {
         if (!paused || state !== "live") onState(state);
