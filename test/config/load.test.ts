@@ -303,7 +303,16 @@ function fullConfig(dir: string) {
       },
       logLevel: "verbose",
     },
-    "sense-events": senseEvents(dir, { level: "info", format: "json" }, "api-token"),
+    "sense-events": {
+      ...senseEvents(dir, { level: "info", format: "json" }, "api-token"),
+      influxdb: {
+        uaTagPrefix: "qs_",
+        userTags: true,
+        flushIntervalMs: 1000,
+        useHttps: false,
+        v3WriteApi: "v2compat",
+      },
+    },
   };
 }
 
@@ -321,7 +330,8 @@ function senseEvents(dir: string, log: { level: string; format: string }, token?
       shutdownTimeoutMs: 5000,
     },
     log,
-    influxdb: { uaTagPrefix: "qs_", flushIntervalMs: 1000, useHttps: false, v3WriteApi: "v2compat" },
+    // uaTagPrefix has no default: unset writes both user-agent tag sets (reference §22).
+    influxdb: { userTags: true, flushIntervalMs: 1000, useHttps: false, v3WriteApi: "v2compat" },
     newRelic: { flushIntervalMs: 1000 },
     appNames: { verifyServerCert: false },
   };
