@@ -9,8 +9,6 @@ import { stringify } from "yaml";
 export const ROOT = resolve(import.meta.dir, "../..");
 /** The pinned bun binary. */
 export const BUN = join(ROOT, "node_modules/.bin/bun");
-/** The shared fixtures directory (/work/shared/fixtures). */
-export const FIXTURES = join(import.meta.dir, "../../../shared/fixtures");
 
 /** A temporary directory that `cleanup()` removes. */
 export interface TempDir {
