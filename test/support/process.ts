@@ -5,6 +5,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 
+/** The shared fixtures directory; an alias of {@link SHARED_FIXTURES} kept for tests written before it. */
+export { SHARED_FIXTURES as FIXTURES } from "./fixtures.ts";
+
 /** The repository root. */
 export const ROOT = resolve(import.meta.dir, "../..");
 /** The pinned bun binary. */
