@@ -5,8 +5,8 @@ const CACHE_LIMIT = 50_000;
 
 /** A string dictionary table: the id of a value, inserted on first use, cached in memory. */
 export interface Dictionary {
-  /** The id of `key`; `values` are the columns written when the key is new. */
-  id(key: string, values: (string | null)[]): number;
+  /** The id of `key`; `values()` gives the columns written when the key is new (not called when cached). */
+  id(key: string, values: () => (string | null)[]): number;
 }
 
 /**
@@ -24,7 +24,8 @@ export function createDictionary(db: Database, table: string, columns: string[],
     id(key, values) {
       const cached = cache.get(key);
       if (cached !== undefined) return cached;
-      const row = (insert.get(...values) ?? find.get(...values)) as { id: number } | null;
+      const columns = values();
+      const row = (insert.get(...columns) ?? find.get(...columns)) as { id: number } | null;
       if (row === null) throw new Error(`[history] cannot store ${table} value`);
       if (cache.size >= CACHE_LIMIT) cache.clear();
       cache.set(key, row.id);

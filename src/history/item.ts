@@ -1,4 +1,5 @@
 import type { DeliverableEvent, EventSource, UserAgentInfo, UserEvent } from "../events/event.ts";
+import { isoOf } from "./replay.ts";
 
 /**
  * The outbox item of one event for the history lane: a JSON array (cheap to write and read, any
@@ -65,7 +66,7 @@ export function decodeHistoryItem(item: string): HistoryItem | null {
       : { raw: u[0], browserName: u[1], browserMajorVersion: u[2], osName: u[3], osVersion: u[4] };
   const event: UserEvent = {
     id: a[0],
-    receivedAt: new Date(a[1]).toISOString(),
+    receivedAt: isoOf(a[1]),
     source: a[2],
     host: a[3],
     action: a[4],

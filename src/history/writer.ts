@@ -84,24 +84,32 @@ export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): H
       if (ms >= nextCheckpoint && lastId > 0) checkpointAt_(nextCheckpoint);
       if (ms >= nextCheckpoint)
         nextCheckpoint = Math.floor(ms / CHECKPOINT_EVERY_MS) * CHECKPOINT_EVERY_MS + CHECKPOINT_EVERY_MS;
-      const ua = e.userAgent;
       added += insert.run(
         e.id,
         ms,
-        dict.hosts.id(e.host, [e.host]),
-        dict.users.id(`${e.userDirectory}\n${e.userId}`, [e.userDirectory, e.userId]),
-        dict.strs.id(e.action, [e.action]),
-        e.appId === null ? null : dict.apps.id(`${e.appId}\n${e.appName ?? "\u0000"}`, [e.appId, e.appName]),
-        dict.strs.id(e.source, [e.source]),
-        dict.strs.id(e.origin, [e.origin]),
-        dict.strs.id(e.context, [e.context]),
-        dict.agents.id(e.message, [
-          e.message,
-          ua === null ? null : JSON.stringify(ua),
-          ua?.browserName ?? null,
-          ua?.osName ?? null,
+        dict.hosts.id(e.host, () => [e.host]),
+        // Length-prefixed keys cannot collide, whatever characters the fields hold.
+        dict.users.id(`${e.userDirectory.length}:${e.userDirectory}${e.userId}`, () => [
+          e.userDirectory,
+          e.userId,
         ]),
-        dict.strs.id(e.remoteAddress, [e.remoteAddress]),
+        dict.strs.id(e.action, () => [e.action]),
+        e.appId === null
+          ? null
+          : dict.apps.id(
+              e.appName === null ? `n${e.appId}` : `${e.appId.length}:${e.appId}${e.appName}`,
+              () => [e.appId, e.appName],
+            ),
+        dict.strs.id(e.source, () => [e.source]),
+        dict.strs.id(e.origin, () => [e.origin]),
+        dict.strs.id(e.context, () => [e.context]),
+        dict.agents.id(e.message, () => [
+          e.message,
+          e.userAgent === null ? null : JSON.stringify(e.userAgent),
+          e.userAgent?.browserName ?? null,
+          e.userAgent?.osName ?? null,
+        ]),
+        dict.strs.id(e.remoteAddress, () => [e.remoteAddress]),
       ).changes;
       sessions.setNow(ms);
       sessions.tracker.update(e);

@@ -331,5 +331,12 @@ function senseEvents(dir: string, log: { level: string; format: string }, token?
     influxdb: { userTags: true, flushIntervalMs: 1000, useHttps: false, v3WriteApi: "v2compat" },
     newRelic: { flushIntervalMs: 1000 },
     appNames: { verifyServerCert: false },
+    history: {
+      enable: true,
+      path: join(dir, "sense-events-history.sqlite"),
+      retentionDays: 90,
+      maxBytes: 1073741824,
+    },
+    hosts: { silentAfterMinutes: 0 },
   };
 }

@@ -220,7 +220,8 @@ describe("UDP binding and stats", () => {
         version: "1.0.0",
         uptimeSeconds: 0,
         udp: { listening: true, address: `127.0.0.1:${r.ports.udp}` },
-        destinations: {},
+        // The embedded history (reference §19, on by default) is a destination lane of its own.
+        destinations: { history: "up" },
       },
     });
   });
