@@ -372,6 +372,11 @@ describe("with api.token, over HTTPS", () => {
       apiRequests.some((r) => r.url.includes("/api/events/stream") && r.auth === `Bearer ${TOKEN}`),
     ).toBe(true);
     expect(apiRequests.filter((r) => r.url.includes(TOKEN))).toStrictEqual([]);
+    // The CSV export needs the header too: fetched with it and saved from a blob.
+    await p.locator("#search-csv").waitFor({ state: "visible" });
+    const [download] = await Promise.all([p.waitForEvent("download"), p.click("#search-csv")]);
+    const csv = await Bun.file((await download.path()) as string).text();
+    expect(csv).toContain("secret-user");
     // A reload of the tab keeps the token (sessionStorage) and asks nothing.
     await p.reload();
     await p.waitForFunction(() =>
