@@ -254,6 +254,26 @@ describe("without a token, on loopback", () => {
     expect(after.filter((r) => r.includes("phase2-user") && r.includes(appB))).toHaveLength(1);
   });
 
+  test("a click on the chart asks who was on at that time", async () => {
+    await page.click("[data-range='1h']");
+    const over = page.locator("#chart-concurrency .u-over");
+    const box = await over.boundingBox();
+    if (box === null) throw new Error("no chart");
+    const before = await page.inputValue("#at-input");
+    // The right edge is the last minute: the sessions of this file are open there.
+    // force: uPlot moves its cursor elements under the pointer while playwright checks what would get the click.
+    await over.click({ position: { x: box.width - 2, y: box.height / 2 }, force: true, timeout: 5000 });
+    await page.waitForFunction(
+      (v) => (document.querySelector("#at-input") as { value?: string } | null)?.value !== v,
+      before,
+    );
+    const clicked = Date.parse(`${await page.inputValue("#at-input")}Z`);
+    expect(Math.abs(clicked - Date.now())).toBeLessThan(120_000);
+    await page.waitForFunction(() =>
+      /\d+ sessions? open at/.test(document.querySelector("#at-summary")?.textContent ?? ""),
+    );
+  });
+
   test("the event search finds a user's events and downloads them as CSV", async () => {
     await page.fill("#search-form [name=user]", "phase1-user");
     await page.click("#search-form button[type=submit]");

@@ -24,6 +24,8 @@ const TOP = 10;
 export async function startHistory(served) {
   let range = "24h";
   let chart = null;
+  /** The x range in seconds, [from, to] of the last load. */
+  let xRange = [0, 1];
 
   if (!served) {
     byId("history-off").hidden = false;
@@ -82,6 +84,14 @@ export async function startHistory(served) {
       points.map((p) => p.sessions),
       points.map((p) => p.users),
     ];
+    // The last step runs until now: repeat its values at `to`, so the chart's right edge is now.
+    const last = points.at(-1);
+    if (last !== undefined) {
+      data[0].push(to / 1000);
+      data[1].push(last.sessions);
+      data[2].push(last.users);
+    }
+    xRange = [(to - ms) / 1000, to / 1000];
     if (byId("history-on").hidden) return;
     if (chart === null) chart = createChart(data);
     else chart.setData(data);
@@ -99,7 +109,10 @@ export async function startHistory(served) {
       {
         ...chartSize(),
         cursor: { drag: { x: false, y: false } },
-        scales: { y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.15))] } },
+        scales: {
+          x: { time: true, range: () => xRange },
+          y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.15))] },
+        },
         series: [
           { label: "Time" },
           {
