@@ -9,18 +9,44 @@ export interface Checkpoint {
   state: SessionState[];
 }
 
+/** One session in a checkpoint: positional and without the ISO strings (derived from ms), to stay small. */
+type PackedSession = [string, string, string, number | null, number, number, [string, number][]];
+
+/** Packs a tracker snapshot for the checkpoints table: compact JSON, deflated. */
+export function packState(states: SessionState[]): Uint8Array {
+  const packed: PackedSession[] = states.map((s) => [
+    s.host,
+    s.userDirectory,
+    s.userId,
+    s.startedAt === null ? null : Date.parse(s.startedAt),
+    s.lastEventMs,
+    s.openConnections,
+    s.apps,
+  ]);
+  return Bun.deflateSync(new TextEncoder().encode(JSON.stringify(packed)));
+}
+
+/** Unpacks a state written by {@link packState}. */
+export function unpackState(blob: Uint8Array<ArrayBuffer>): SessionState[] {
+  const packed = JSON.parse(new TextDecoder().decode(Bun.inflateSync(blob))) as PackedSession[];
+  return packed.map(([host, userDirectory, userId, started, last, openConnections, apps]) => ({
+    host,
+    userDirectory,
+    userId,
+    startedAt: started === null ? null : new Date(started).toISOString(),
+    lastEventAt: new Date(last).toISOString(),
+    lastEventMs: last,
+    openConnections,
+    apps,
+  }));
+}
+
 /** The newest checkpoint saved at or before `at`, or null. */
 export function checkpointAt(db: Database, at: number): Checkpoint | null {
   const row = db
     .query("SELECT t, last_id, state FROM checkpoints WHERE t <= ? ORDER BY t DESC LIMIT 1")
-    .get(at) as {
-    t: number;
-    last_id: number;
-    state: string;
-  } | null;
-  return row === null
-    ? null
-    : { t: row.t, lastId: row.last_id, state: JSON.parse(row.state) as SessionState[] };
+    .get(at) as { t: number; last_id: number; state: Uint8Array<ArrayBuffer> } | null;
+  return row === null ? null : { t: row.t, lastId: row.last_id, state: unpackState(row.state) };
 }
 
 /** The first checkpoint saved after `at`: no event it covers can matter after `at`. */

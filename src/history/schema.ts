@@ -31,7 +31,7 @@ CREATE INDEX events_ts ON events(ts);
 
 /** Version 2: session checkpoints (restart and `active`), and first/last seen per host. */
 const V2 = `
-CREATE TABLE checkpoints(t INTEGER PRIMARY KEY, last_id INTEGER NOT NULL, state TEXT NOT NULL);
+CREATE TABLE checkpoints(t INTEGER PRIMARY KEY, last_id INTEGER NOT NULL, state BLOB NOT NULL);
 ALTER TABLE hosts ADD COLUMN first_ms INTEGER;
 ALTER TABLE hosts ADD COLUMN last_ms INTEGER;
 UPDATE hosts SET

@@ -1,7 +1,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import { createDictionaries, type Dictionaries } from "./dictionaries.ts";
 import type { HistoryItem } from "./item.ts";
-import { checkpointAt, createReplayTracker, type ReplayTracker, replayEvents } from "./replay.ts";
+import { checkpointAt, createReplayTracker, packState, type ReplayTracker, replayEvents } from "./replay.ts";
 
 /** Checkpoints are saved when event time crosses a multiple of this (ms). */
 export const CHECKPOINT_EVERY_MS = 60 * 60 * 1000;
@@ -72,7 +72,7 @@ export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): H
   function checkpointAt_(t: number): void {
     sessions.setNow(t);
     sessions.tracker.expire();
-    saveCheckpoint.run(t, lastId, JSON.stringify(sessions.tracker.snapshot()));
+    saveCheckpoint.run(t, lastId, packState(sessions.tracker.snapshot()));
   }
 
   const writeAll = db.transaction((items: HistoryItem[]): number => {

@@ -1,0 +1,333 @@
+/**
+ * Benchmark of the embedded history (reference §19):
+ *  - write: the history lane alone (outbox + history destination, in process) at fixed rates;
+ *  - size and queries: a file of `--events` realistic events (10 days, 3,000 users, 60 apps), bytes per
+ *    event with indexes, and `active`, `usage` (one day by app), `concurrency` (one day, 5 m), an events
+ *    page — median of 5;
+ *  - export under load: the service (from source) on that file receives `--ingest-rate` datagrams/s from
+ *    the sender process while a CSV export of the whole file streams over HTTP; checks nothing is lost.
+ * Prints one JSON object on stdout (the bench's input) and progress on stderr.
+ *
+ *   bun scripts/bench/history.ts [--events 1000000] [--rates 100000,150000] [--write-events 500000]
+ *                                [--ingest-rate 20000] [--skip-export]
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { validateConfig } from "../../src/config/validate.ts";
+import { createOutbox } from "../../src/destinations/outbox.ts";
+import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
+import { encodeHistoryItem } from "../../src/history/item.ts";
+import { createHistoryPart, type HistoryPart } from "../../src/history/part.ts";
+import { silentLogger } from "../../src/log.ts";
+import { freeUdpPort } from "./app.ts";
+import { buildCSender, send, writeDatagramFile } from "./sender.ts";
+import { summarize } from "./stats.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: "string", default: "1000000" },
+    rates: { type: "string", default: "100000,150000" },
+    "write-events": { type: "string", default: "500000" },
+    "ingest-rate": { type: "string", default: "20000" },
+    "skip-export": { type: "boolean", default: false },
+    "skip-write": { type: "boolean", default: false },
+    keep: { type: "string", default: "" },
+  },
+});
+const ROOT = resolve(import.meta.dir, "../..");
+const log = (line: string) => console.error(`[bench history] ${line}`);
+const DAY = 86_400_000;
+
+async function openPart(dir: string, now = Date.now): Promise<HistoryPart> {
+  const result = validateConfig(
+    { "sense-events": { history: { path: join(dir, "history.sqlite") }, outbox: { path: "" } } },
+    { baseDir: dir },
+  );
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  const part = await createHistoryPart({ config: result.config, log: silentLogger, now });
+  if (part === null) throw new Error("history is off");
+  return part;
+}
+
+const UAS = [
+  [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/119.0.0.0 Safari/537.36",
+    "Chrome",
+    "119",
+    "Windows",
+    "10",
+  ],
+  [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Edg/120.0.0.0",
+    "Edge",
+    "120",
+    "Windows",
+    "10",
+  ],
+  [
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 Version/17.1 Safari/605.1.15",
+    "Safari",
+    "17",
+    "Mac OS",
+    "14.1",
+  ],
+  ["Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0", "Firefox", "121", "Linux", null],
+] as const;
+const appId = (i: number) => `${i.toString(16).padStart(8, "0")}-1111-2222-3333-444444444444`;
+
+/**
+ * Realistic events in time order: about 300 sessions open at once, each a Start session, one to four
+ * app connections opened and closed, and (mostly) a Stop session; `count` events ending at `end`.
+ */
+function* realisticEvents(count: number, end: number, span = 10 * DAY): Generator<DeliverableEvent> {
+  const gap = span / count;
+  let t = end - span;
+  let state = 12345;
+  const rand = () => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state / 0x7fffffff;
+  };
+  interface Sim {
+    user: number;
+    host: number;
+    ua: number;
+    steps: [string, number | null][];
+  }
+  const open: Sim[] = [];
+  for (let id = 1; id <= count; id++) {
+    t += gap * 2 * rand();
+    let sim: Sim;
+    if (open.length < 300 && (open.length === 0 || rand() < 0.2)) {
+      const apps = 1 + Math.floor(rand() * 4);
+      const steps: [string, number | null][] = [["Start session", null]];
+      for (let a = 0; a < apps; a++) {
+        const app = Math.floor(rand() * rand() * 60);
+        steps.push(["Open connection", app], ["Close connection", app]);
+      }
+      if (rand() < 0.8) steps.push(["Stop session", null]);
+      sim = {
+        user: Math.floor(rand() * 3000),
+        host: Math.floor(rand() * 4),
+        ua: Math.floor(rand() * 4),
+        steps,
+      };
+      open.push(sim);
+    } else {
+      sim = open[Math.floor(rand() * open.length)] as Sim;
+    }
+    const [action, app] = sim.steps.shift() as [string, number | null];
+    if (sim.steps.length === 0) open.splice(open.indexOf(sim), 1);
+    const ms = Math.floor(t);
+    const ua = UAS[sim.ua] as (typeof UAS)[number];
+    const event: UserEvent = {
+      id,
+      receivedAt: new Date(ms).toISOString(),
+      source: action.includes("session") ? "qseow-proxy-session" : "qseow-proxy-connection",
+      host: `sense-node${sim.host + 1}.example.com`,
+      action,
+      userDirectory: "ACME",
+      userId: `user${sim.user}`,
+      origin: "AppAccess",
+      context: app === null ? "/" : `/app/${appId(app)}`,
+      appId: app === null ? null : appId(app),
+      appName: app === null ? null : `App number ${app}`,
+      message: app === null ? `${action} for user 'ACME\\user${sim.user}'` : `UserAgent: '${ua[0]}'`,
+      userAgent:
+        app === null
+          ? null
+          : { raw: ua[0], browserName: ua[1], browserMajorVersion: ua[2], osName: ua[3], osVersion: ua[4] },
+      remoteAddress: `10.0.${sim.host}.${10 + sim.host}`,
+    };
+    yield { event, receivedAtMs: ms, timeNs: `${ms}000000`, userFull: `ACME\\user${sim.user}` };
+  }
+}
+
+/** The history lane alone: enqueues `total` events at `rate`/s (a sleeping timer), until all are written. */
+async function writeStep(rate: number, total: number) {
+  const dir = mkdtempSync(join(tmpdir(), "sense-events-bench-history-"));
+  const part = await openPart(dir);
+  const outbox = createOutbox({ spool: null, log: silentLogger });
+  outbox.attach(part.destination);
+  const events = [...realisticEvents(20_000, Date.now())];
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let enqueued = 0;
+  let maxQueued = 0;
+  await new Promise<void>((done) => {
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
+      for (; enqueued < due; enqueued++) {
+        const base = events[enqueued % events.length] as DeliverableEvent;
+        const d = { ...base, event: { ...base.event, id: enqueued + 1 } };
+        outbox.enqueue("history", part.destination.serialize(d));
+      }
+      const s = outbox.stats().history;
+      const queued = s ? s.queued.memory : 0;
+      maxQueued = Math.max(maxQueued, queued);
+      if (enqueued === total && queued === 0) {
+        clearInterval(timer);
+        done();
+      }
+    }, 5);
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const stats = outbox.stats().history;
+  const stored = part.stats().events;
+  await outbox.close();
+  await part.close();
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    rate,
+    eventsPerSecond: Math.round(total / seconds),
+    cpuMicrosPerEvent: Number(((cpu.user + cpu.system) / total).toFixed(2)),
+    stored,
+    lost: total - stored,
+    dropped: (stats?.dropped.overflow ?? 0) + (stats?.dropped.rejected ?? 0),
+    maxQueued,
+  };
+}
+
+/** Median milliseconds of `fn` over 5 runs (after one warm-up). */
+function timeIt(fn: () => unknown): { median: number; min: number; max: number } {
+  fn();
+  const runs: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    fn();
+    runs.push(performance.now() - t);
+  }
+  const s = summarize(runs);
+  return {
+    median: Number(s.median.toFixed(1)),
+    min: Number(s.min.toFixed(1)),
+    max: Number(s.max.toFixed(1)),
+  };
+}
+
+const results: Record<string, unknown> = {};
+const total = Number(args["write-events"]);
+results.write = [];
+for (const rate of args["skip-write"] ? [] : (args.rates as string).split(",").map(Number)) {
+  log(`write: ${total} events at ${rate}/s through the outbox`);
+  const r = await writeStep(rate, total);
+  log(JSON.stringify(r));
+  (results.write as unknown[]).push(r);
+}
+
+const count = Number(args.events);
+const dir = args.keep || mkdtempSync(join(tmpdir(), "sense-events-bench-history-"));
+try {
+  const end = Date.now() - 3_600_000;
+  const part = await openPart(dir);
+  log(`size: writing ${count} realistic events straight into the destination`);
+  const t0 = performance.now();
+  let batch: string[] = [];
+  for (const d of realisticEvents(count, end)) {
+    batch.push(encodeHistoryItem(d));
+    if (batch.length === 5000) {
+      await part.destination.send(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) await part.destination.send(batch);
+  const writeSeconds = (performance.now() - t0) / 1000;
+  const stats = part.stats();
+  results.size = {
+    events: stats.events,
+    bytes: stats.bytes,
+    bytesPerEvent: Number((stats.bytes / stats.events).toFixed(1)),
+    directWriteEventsPerSecond: Math.round(count / writeSeconds),
+  };
+  log(JSON.stringify(results.size));
+  const q = part.queries;
+  const dayStart = end - 2 * DAY;
+  results.queries = {
+    active: timeIt(() => q.active(end - DAY)),
+    usageDayByApp: timeIt(() => q.usage({ from: dayStart, to: dayStart + DAY, bucket: "hour", by: "app" })),
+    concurrencyDay5m: timeIt(() => q.concurrency({ from: dayStart, to: dayStart + DAY, step: 300_000 })),
+    eventsPage100: timeIt(() => q.events({ from: end - DAY, to: end }, 100, null)),
+    eventsPageUser: timeIt(() =>
+      q.events({ from: end - 10 * DAY, to: end, user: "ACME\\user42" }, 100, null),
+    ),
+    activeCount: q.active(end - DAY).count,
+  };
+  log(JSON.stringify(results.queries));
+  await part.close();
+
+  if (!args["skip-export"])
+    results.exportUnderLoad = await exportUnderLoad(join(dir, "history.sqlite"), count);
+} finally {
+  if (!args.keep) rmSync(dir, { recursive: true, force: true });
+}
+console.log(JSON.stringify(results));
+
+/** The service on the file receives datagrams at the ingest rate while the whole file is exported as CSV. */
+async function exportUnderLoad(file: string, stored: number) {
+  const rate = Number(args["ingest-rate"]);
+  const udpPort = await freeUdpPort();
+  const apiPort = await freeUdpPort();
+  const config = join(dir, "config.yaml");
+  writeFileSync(
+    config,
+    `Butler-SOS:\n  logLevel: warn\n  userEvents:\n    enable: true\n    udpServerConfig:\n      serverHost: 127.0.0.1\n      portUserActivityEvents: ${udpPort}\nsense-events:\n  api: { port: ${apiPort} }\n  outbox: { path: "" }\n  history: { path: ${JSON.stringify(file)} }\n`,
+  );
+  const child = Bun.spawn([process.execPath, join(ROOT, "src/main.ts"), "run", "-c", config], {
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  const api = `http://127.0.0.1:${apiPort}`;
+  try {
+    for (let i = 0; i < 3000; i++) {
+      if ((await fetch(`${api}/health`).catch(() => null))?.status === 200) break;
+      await Bun.sleep(10);
+    }
+    const sender = buildCSender() ? "c-sendmmsg" : "bun-sendMany";
+    const datagrams = writeDatagramFile("history", 4000);
+    const seconds = Math.max(10, Math.ceil(stored / 40_000));
+    log(`export under load: ${rate}/s for ${seconds} s (${sender}) while exporting ${stored} events as CSV`);
+    const sending = send(sender, udpPort, datagrams, rate * seconds, rate);
+    const t0 = performance.now();
+    const response = await fetch(`${api}/api/history/events?format=csv&from=0`);
+    let bytes = 0;
+    let lines = 0;
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes += value.byteLength;
+      for (let at = value.indexOf(10); at !== -1; at = value.indexOf(10, at + 1)) lines++;
+    }
+    const exportSeconds = (performance.now() - t0) / 1000;
+    const sent = await sending;
+    let s: {
+      datagrams: { received: number; accepted: number; dropped: Record<string, number> };
+      history: { events: number };
+      destinations: Record<string, { queued: { memory: number } }>;
+    } | null = null;
+    for (let i = 0; i < 600; i++) {
+      s = await (await fetch(`${api}/api/stats`)).json();
+      if (s && s.history.events >= stored + sent.sent && (s.destinations.history?.queued.memory ?? 0) === 0)
+        break;
+      await Bun.sleep(100);
+    }
+    if (s === null) throw new Error("no stats");
+    return {
+      ingestRate: rate,
+      sent: sent.sent,
+      received: s.datagrams.received,
+      accepted: s.datagrams.accepted,
+      droppedQueueFull: s.datagrams.dropped.queue_full,
+      historyAdded: s.history.events - stored,
+      lost: sent.sent - (s.history.events - stored),
+      exportedRows: lines - 1,
+      exportMiB: Number((bytes / 2 ** 20).toFixed(1)),
+      exportSeconds: Number(exportSeconds.toFixed(1)),
+    };
+  } finally {
+    child.kill("SIGTERM");
+    await child.exited;
+  }
+}
