@@ -111,7 +111,12 @@ export function startApiServer(options: ApiServerOptions): ApiServer {
         server = listen(next, boundPort);
       } catch (error) {
         log.error(`[api] TLS not reloaded, the current certificate stays: ${(error as Error).message}`);
-        server = listen(pem, boundPort);
+        try {
+          server = listen(pem, boundPort);
+        } catch (again) {
+          // Someone took the port in between: nothing to serve with until a restart.
+          log.error(`[api] cannot listen on ${where} again: ${(again as Error).message}`);
+        }
         return;
       }
       pem = next;

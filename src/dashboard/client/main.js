@@ -133,7 +133,11 @@ async function boot() {
     () =>
       poll()
         .then(pollHosts)
-        .catch(() => {}),
+        .catch(() => {
+          // The server is down or restarting: say so until the next poll answers.
+          status.health = "unavailable";
+          showStatus();
+        }),
     5000,
   );
   await now.start();
