@@ -17,6 +17,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { validateConfig } from "../../src/config/validate.ts";
 import { createOutbox } from "../../src/destinations/outbox.ts";
+import { openSpool } from "../../src/destinations/spool.ts";
 import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
 import { encodeHistoryItem } from "../../src/history/item.ts";
 import { createHistoryPart, type HistoryPart } from "../../src/history/part.ts";
@@ -33,6 +34,7 @@ const { values: args } = parseArgs({
     "ingest-rate": { type: "string", default: "20000" },
     "skip-export": { type: "boolean", default: false },
     "skip-write": { type: "boolean", default: false },
+    "ingest-seconds": { type: "string", default: "60" },
     keep: { type: "string", default: "" },
   },
 });
@@ -148,7 +150,11 @@ function* realisticEvents(count: number, end: number, span = 10 * DAY): Generato
 async function writeStep(rate: number, total: number) {
   const dir = mkdtempSync(join(tmpdir(), "sense-events-bench-history-"));
   const part = await openPart(dir);
-  const outbox = createOutbox({ spool: null, log: silentLogger });
+  // As in the product: a spool behind the memory queue, so a slower moment is queued, not lost.
+  const outbox = createOutbox({
+    spool: openSpool(join(dir, "outbox.sqlite"), silentLogger),
+    log: silentLogger,
+  });
   outbox.attach(part.destination);
   const events = [...realisticEvents(20_000, Date.now())];
   const cpu0 = process.cpuUsage();
@@ -164,7 +170,7 @@ async function writeStep(rate: number, total: number) {
         outbox.enqueue("history", part.destination.serialize(d));
       }
       const s = outbox.stats().history;
-      const queued = s ? s.queued.memory : 0;
+      const queued = s ? s.queued.memory + s.queued.spool : 0;
       maxQueued = Math.max(maxQueued, queued);
       if (enqueued === total && queued === 0) {
         clearInterval(timer);
@@ -257,15 +263,14 @@ try {
   log(JSON.stringify(results.queries));
   await part.close();
 
-  if (!args["skip-export"])
-    results.exportUnderLoad = await exportUnderLoad(join(dir, "history.sqlite"), count);
+  if (!args["skip-export"]) results.exportUnderLoad = await exportUnderLoad(join(dir, "history.sqlite"));
 } finally {
   if (!args.keep) rmSync(dir, { recursive: true, force: true });
 }
 console.log(JSON.stringify(results));
 
 /** The service on the file receives datagrams at the ingest rate while the whole file is exported as CSV. */
-async function exportUnderLoad(file: string, stored: number) {
+async function exportUnderLoad(file: string) {
   const rate = Number(args["ingest-rate"]);
   const udpPort = await freeUdpPort();
   const apiPort = await freeUdpPort();
@@ -286,46 +291,67 @@ async function exportUnderLoad(file: string, stored: number) {
     }
     const sender = buildCSender() ? "c-sendmmsg" : "bun-sendMany";
     const datagrams = writeDatagramFile("history", 4000);
-    const seconds = Math.max(10, Math.ceil(stored / 40_000));
-    log(`export under load: ${rate}/s for ${seconds} s (${sender}) while exporting ${stored} events as CSV`);
-    const sending = send(sender, udpPort, datagrams, rate * seconds, rate);
-    const t0 = performance.now();
-    const response = await fetch(`${api}/api/history/events?format=csv&from=0`);
-    let bytes = 0;
-    let lines = 0;
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      bytes += value.byteLength;
-      for (let at = value.indexOf(10); at !== -1; at = value.indexOf(10, at + 1)) lines++;
-    }
-    const exportSeconds = (performance.now() - t0) / 1000;
-    const sent = await sending;
-    let s: {
-      datagrams: { received: number; accepted: number; dropped: Record<string, number> };
+    const seconds = Number(args["ingest-seconds"]);
+    interface Stats {
+      datagrams: { received: number; accepted: number; dropped: { queue_full: number } };
+      udp: { kernelRcvbufErrors: number | null };
       history: { events: number };
-      destinations: Record<string, { queued: { memory: number } }>;
-    } | null = null;
-    for (let i = 0; i < 600; i++) {
-      s = await (await fetch(`${api}/api/stats`)).json();
-      if (s && s.history.events >= stored + sent.sent && (s.destinations.history?.queued.memory ?? 0) === 0)
-        break;
-      await Bun.sleep(100);
+      destinations: Record<string, { queued: { memory: number; spool: number } }>;
     }
-    if (s === null) throw new Error("no stats");
-    return {
-      ingestRate: rate,
-      sent: sent.sent,
-      received: s.datagrams.received,
-      accepted: s.datagrams.accepted,
-      droppedQueueFull: s.datagrams.dropped.queue_full,
-      historyAdded: s.history.events - stored,
-      lost: sent.sent - (s.history.events - stored),
-      exportedRows: lines - 1,
-      exportMiB: Number((bytes / 2 ** 20).toFixed(1)),
-      exportSeconds: Number(exportSeconds.toFixed(1)),
-    };
+    const stats = async () => (await (await fetch(`${api}/api/stats`)).json()) as Stats;
+    /** Sends at the ingest rate for `seconds`, with or without a whole-file CSV export at the same time. */
+    async function round(withExport: boolean) {
+      const before = await stats();
+      log(`${withExport ? "with" : "without"} export: ${rate}/s for ${seconds} s (${sender})`);
+      const sending = send(sender, udpPort, datagrams, rate * seconds, rate, seconds + 5);
+      let exported = { rows: 0, mib: 0, seconds: 0 };
+      if (withExport) {
+        const t0 = performance.now();
+        const response = await fetch(`${api}/api/history/events?format=csv&from=0&to=${Date.now()}`);
+        let bytes = 0;
+        let lines = 0;
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          bytes += value.byteLength;
+          for (let at = value.indexOf(10); at !== -1; at = value.indexOf(10, at + 1)) lines++;
+        }
+        exported = {
+          rows: lines - 1,
+          mib: Number((bytes / 2 ** 20).toFixed(1)),
+          seconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+        };
+      }
+      const sent = (await sending).sent;
+      let after = await stats();
+      for (let i = 0; i < 600; i++) {
+        const q = after.destinations.history?.queued;
+        if (after.history.events - before.history.events >= sent || (q && q.memory + q.spool === 0 && i > 20))
+          break;
+        await Bun.sleep(100);
+        after = await stats();
+      }
+      const added = after.history.events - before.history.events;
+      return {
+        export: withExport,
+        ingestRate: rate,
+        sent,
+        received: after.datagrams.received - before.datagrams.received,
+        kernelDrops: (after.udp.kernelRcvbufErrors ?? 0) - (before.udp.kernelRcvbufErrors ?? 0),
+        queueFull: after.datagrams.dropped.queue_full - before.datagrams.dropped.queue_full,
+        historyAdded: added,
+        lost: sent - added,
+        exportedRows: exported.rows,
+        exportMiB: exported.mib,
+        exportSeconds: exported.seconds,
+      };
+    }
+    const without = await round(false);
+    log(JSON.stringify(without));
+    const withExport = await round(true);
+    log(JSON.stringify(withExport));
+    return [without, withExport];
   } finally {
     child.kill("SIGTERM");
     await child.exited;

@@ -20,6 +20,8 @@ export interface HistoryStats {
   oldest: string | null;
   newest: string | null;
   pruned: { retention: number; size: number };
+  /** Outbox items that were not history items (dropped; never expected). */
+  malformed: number;
   /** Last event time per host, epoch seconds (the `host_last_event_timestamp_seconds` gauge). */
   hostLastEventSeconds: Record<string, number>;
 }
@@ -181,6 +183,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
         oldest: range.lo === null ? null : new Date(range.lo).toISOString(),
         newest: range.hi === null ? null : new Date(range.hi).toISOString(),
         pruned: { ...pruned },
+        malformed,
         hostLastEventSeconds,
       };
     },

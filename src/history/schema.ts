@@ -29,8 +29,9 @@ CREATE TABLE events(
 CREATE INDEX events_ts ON events(ts);
 `;
 
-/** Version 2: session checkpoints (restart and `active`), and first/last seen per host. */
+/** Version 2: session checkpoints (restart and `active`), first/last seen per host, events by user. */
 const V2 = `
+CREATE INDEX events_user ON events(user, ts);
 CREATE TABLE checkpoints(t INTEGER PRIMARY KEY, last_id INTEGER NOT NULL, state BLOB NOT NULL);
 ALTER TABLE hosts ADD COLUMN first_ms INTEGER;
 ALTER TABLE hosts ADD COLUMN last_ms INTEGER;

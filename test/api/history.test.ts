@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { historyRoutes } from "../../src/api/history.ts";
+import type { UserEvent } from "../../src/events/event.ts";
 import type { HistoryPart } from "../../src/history/part.ts";
 import { events, KNOWN, MIN, openPart, store, T0 } from "../history/support.ts";
 import type { TempDir } from "../support/process.ts";
@@ -93,8 +94,8 @@ describe("GET /api/history/events", () => {
   test("format=csv has the header, RFC 4180 quoting and a ' before formula characters", async () => {
     const o = await openPart();
     open.push(o);
-    const [e] = events([[0, "Start session", "=cmd|' /C calc'!A0"]]);
-    await store(o.part, [{ ...e!, userDirectory: '+"quoted", dir', origin: "-2", context: "@x\r\nline" }]);
+    const e = events([[0, "Start session", "=cmd|' /C calc'!A0"]])[0] as UserEvent;
+    await store(o.part, [{ ...e, userDirectory: '+"quoted", dir', origin: "-2", context: "@x\r\nline" }]);
     const app = historyRoutes(
       () => o.part.queries,
       () => T0 + MIN,

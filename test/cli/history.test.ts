@@ -16,7 +16,9 @@ beforeAll(async () => {
   part = o.part;
   dir = o.dir;
   await store(part, events(KNOWN));
-  configFile = dir.write("config.yaml", { "sense-events": { history: { path: "h.sqlite" }, outbox: { path: "" } } });
+  configFile = dir.write("config.yaml", {
+    "sense-events": { history: { path: "h.sqlite" }, outbox: { path: "" } },
+  });
 });
 afterAll(async () => {
   await part.close();
@@ -25,7 +27,10 @@ afterAll(async () => {
 
 /** Runs `sense-events history …` as a real process. */
 async function cli(...args: string[]) {
-  const child = Bun.spawn([BUN, join(ROOT, "src/main.ts"), "history", ...args], { stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn([BUN, join(ROOT, "src/main.ts"), "history", ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [stdout, stderr, code] = await Promise.all([
     new Response(child.stdout).text(),
     new Response(child.stderr).text(),
@@ -69,9 +74,24 @@ describe("sense-events history (reference §19)", () => {
   });
 
   test("export --format ndjson writes to stdout", async () => {
-    const { stdout, code } = await cli("export", "-c", configFile, "--from", "2025-01-01", "--to", "2025-01-02", "--format", "ndjson");
+    const { stdout, code } = await cli(
+      "export",
+      "-c",
+      configFile,
+      "--from",
+      "2025-01-01",
+      "--to",
+      "2025-01-02",
+      "--format",
+      "ndjson",
+    );
     expect(code).toBe(0);
-    expect(stdout.trimEnd().split("\n").map((l) => JSON.parse(l).id)).toStrictEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(
+      stdout
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l).id),
+    ).toStrictEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
   test("an impossible --from is a usage error", async () => {

@@ -34,7 +34,10 @@ test.each(["csv", "ndjson"])(
       db.close();
     }
     const part = o.part;
-    const app = historyRoutes(() => part.queries, () => T0 + 86_400_000);
+    const app = historyRoutes(
+      () => part.queries,
+      () => T0 + 86_400_000,
+    );
     const before = liveHeap();
     const rssBefore = process.memoryUsage().rss;
     let rssPeak = 0;
