@@ -83,7 +83,10 @@ async function run(configFile: string | undefined): Promise<void> {
     // Received during startup: nothing is queued yet, so there is nothing to flush.
     if (service === null) process.exit(EXIT.ok);
     service.close().then(
-      () => process.exit(EXIT.ok),
+      () => {
+        log.info("[main] shutdown complete: outbox flushed");
+        process.exit(EXIT.ok);
+      },
       (error: Error) => {
         log.error(`[main] shutdown failed: ${error.message}`);
         process.exit(EXIT.runtime);
