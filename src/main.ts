@@ -13,6 +13,7 @@ import { defaultConfig, formatConfigIssue, loadConfigFile } from "./config/load.
 import type { Config } from "./config/schema.ts";
 import { createLogger } from "./log.ts";
 import { type Service, startService } from "./run/service.ts";
+import { runServiceCommand } from "./service/command.ts";
 import { VERSION } from "./version.ts";
 
 const args = parseArgs(process.argv.slice(2));
@@ -43,6 +44,9 @@ switch (args.command) {
       err(`send-test-events failed: ${(error as Error).message}`);
       process.exit(EXIT.runtime);
     }
+    break;
+  case "service":
+    process.exit(await runServiceCommand(args));
     break;
   case "run":
     await run(args.configFile);
