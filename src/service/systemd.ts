@@ -9,7 +9,7 @@ import type { InstallSpec } from "./spec.ts";
 /** Quotes one ExecStart word for systemd: `%` and `$` doubled, spaces and quotes inside double quotes. */
 export function systemdQuote(word: string): string {
   const escaped = word.replaceAll("%", "%%").replaceAll("$", "$$$$");
-  return /^[A-Za-z0-9_.:/=+,@-]+$/.test(escaped)
+  return /^[^\s"'\\;]+$/.test(escaped)
     ? escaped
     : `"${escaped.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
