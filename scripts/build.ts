@@ -2,6 +2,10 @@
  * Compiles sense-events into standalone executables, one per target in TARGETS, and writes sha256sums.txt.
  *
  *   bun scripts/build.ts [--only linux-x64,windows-x64] [--entry src/main.ts] [--outdir dist]
+ *                        [--sign CERT.pfx [--timestamp-url URL]]
+ *
+ * `--sign` Authenticode-signs the Windows executable with osslsigncode before the checksums are
+ * written; the .pfx password is read from the SENSE_EVENTS_SIGN_PASSWORD environment variable.
  *
  * Every target is compiled with an explicit `--compile-executable-path`, so bun never downloads a runtime:
  * the host's own target uses the installed bun binary, the others use the `@oven/bun-<target>` npm package
@@ -9,6 +13,7 @@
  */
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
+import { SIGN_PASSWORD_ENV, signWindowsExecutable } from "./sign.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const CACHE = join(ROOT, ".cache");
@@ -66,7 +71,15 @@ export const TARGETS: readonly BuildTarget[] = [
 ];
 
 /** Options of one build run. */
-export type BuildOptions = { entry: string; outdir: string; only: string[] };
+export type BuildOptions = {
+  entry: string;
+  outdir: string;
+  only: string[];
+  /** PKCS#12 file to sign the Windows executable with. */
+  sign?: string;
+  /** Timestamp server for the signature. */
+  timestampUrl?: string;
+};
 
 /** Parses the command line of this script; throws on an unknown option or target. */
 export function parseBuildArgs(argv: string[]): BuildOptions {
@@ -80,7 +93,12 @@ export function parseBuildArgs(argv: string[]): BuildOptions {
     if (flag === "--entry") options.entry = value;
     else if (flag === "--outdir") options.outdir = value;
     else if (flag === "--only" || flag === "--target") options.only.push(...value.split(","));
+    else if (flag === "--sign") options.sign = value;
+    else if (flag === "--timestamp-url") options.timestampUrl = value;
     else throw new Error(`[build] unknown option ${flag}`);
+  }
+  if (options.timestampUrl !== undefined && options.sign === undefined) {
+    throw new Error("[build] --timestamp-url needs --sign");
   }
   return options;
 }
@@ -232,6 +250,13 @@ async function run(cmd: string[]): Promise<string> {
 /** Builds the selected targets and writes `<outdir>/sha256sums.txt` for them. */
 export async function build(options: BuildOptions): Promise<{ file: string; sha256: string }[]> {
   const targets = selectTargets(options.only);
+  const password = process.env[SIGN_PASSWORD_ENV];
+  if (options.sign !== undefined) {
+    if (!targets.some((t) => t.platform === "win32"))
+      throw new Error("[build] --sign needs the windows-x64 target");
+    if (password === undefined)
+      throw new Error(`[build] --sign reads the .pfx password from ${SIGN_PASSWORD_ENV}`);
+  }
   await checkUaParserLicence();
   const version = await bunVersion();
   mkdirSync(options.outdir, { recursive: true });
@@ -240,6 +265,14 @@ export async function build(options: BuildOptions): Promise<{ file: string; sha2
     const runtime = await runtimeFor(target, version);
     console.log(`[build] ${target.name}: compiling ${options.entry} with bun ${version}`);
     const outfile = await compile(target, options, runtime, await embeddedFor(target));
+    if (options.sign !== undefined && target.platform === "win32") {
+      await signWindowsExecutable(outfile, {
+        pfx: resolve(options.sign),
+        password: password ?? "",
+        timestampUrl: options.timestampUrl,
+      });
+      console.log(`[build] ${target.name}: signed with ${options.sign}`);
+    }
     const hash = await sha256(outfile);
     sums.push({ file: relative(resolve(options.outdir), outfile), sha256: hash });
     console.log(`[build] ${target.name}: ${outfile} ${statSync(outfile).size} bytes`);
