@@ -16,6 +16,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
+import { decodeOutput } from "../../src/service/exec.ts";
 
 /** Wine's 64-bit loader as Debian's wine64 package installs it (not on PATH). */
 export const WINE = "/usr/lib/wine/wine64";
@@ -74,14 +75,6 @@ export async function ensureDebianPackages(tools: DebianTool[]): Promise<void> {
     closeSync(fd);
     unlinkSync(APT_LOCK);
   }
-}
-
-/** Decodes a Windows program's output: UTF-16LE (NSSM writes it when redirected) or UTF-8. */
-export function decodeOutput(bytes: Uint8Array): string {
-  let zeros = 0;
-  for (let i = 1; i < bytes.length; i += 2) if (bytes[i] === 0) zeros++;
-  const utf16 = bytes.length >= 2 && zeros * 4 >= bytes.length;
-  return new TextDecoder(utf16 ? "utf-16le" : "utf-8").decode(bytes).replace(/^\uFEFF/, "");
 }
 
 /** A hash of everything that goes into the Windows executable, so a build is reused until a source changes. */
