@@ -38,7 +38,7 @@ export function nssmParameters(spec: InstallSpec): NssmParameter[] {
   const log = serviceLogFile(spec);
   return [
     ["Application", spec.executable],
-    ["AppParameters", `run -c "${spec.configFile}"`],
+    ["AppParameters", `${spec.script === null ? "" : `"${spec.script}" `}run -c "${spec.configFile}"`],
     ["AppDirectory", win32.dirname(spec.configFile)],
     ["AppThrottle", 1500],
     ["AppRestartDelay", 1000],
