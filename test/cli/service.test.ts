@@ -9,7 +9,7 @@ import { parseArgs } from "../../src/cli/args.ts";
 import type { ServiceArgs } from "../../src/service/args.ts";
 import { runServiceCommand } from "../../src/service/command.ts";
 import type { ServiceDeps } from "../../src/service/deps.ts";
-import type { ExecResult } from "../../src/service/exec.ts";
+import { decodeOutput, type ExecResult } from "../../src/service/exec.ts";
 import { nssmParameters, nssmRegistryFile } from "../../src/service/nssm.ts";
 import type { InstallSpec } from "../../src/service/spec.ts";
 import { parseSystemctlShow, systemdQuote, systemdUnit } from "../../src/service/systemd.ts";
@@ -107,6 +107,13 @@ describe("command line", () => {
 });
 
 describe("Windows", () => {
+  test.each([
+    ["UTF-16LE as NSSM writes it when redirected", Buffer.from("\uFEFFdbg: START: Success.\r\n", "utf16le")],
+    ["UTF-8", Buffer.from("dbg: START: Success.\r\n")],
+  ])("decodes %s", (_, bytes) => {
+    expect(decodeOutput(bytes)).toBe("dbg: START: Success.\r\n");
+  });
+
   test.each([
     [0, scState(4, "RUNNING").stdout, "running"],
     [0, scState(1, "STOPPED").stdout, "stopped"],
