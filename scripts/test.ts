@@ -4,6 +4,7 @@
  */
 import { ensureChromium } from "../test/support/chromium.ts";
 import { ensureInstalled } from "../test/support/influxdb.ts";
+import { ensureDebianPackages, WINE_TOOLS } from "../test/support/wine.ts";
 
 const bun = process.execPath;
 
@@ -29,6 +30,12 @@ await ensureInstalled("influxd");
 await ensureInstalled("mosquitto");
 // Debian's chromium for the dashboard's browser tests (test/dashboard/browser.test.ts).
 await ensureChromium();
+// The Windows executable runs under Wine; signing and the systemd unit are checked with Debian tools.
+await ensureDebianPackages([
+  ...WINE_TOOLS,
+  { path: "/usr/bin/osslsigncode", pkg: "osslsigncode" },
+  { path: "/usr/bin/systemd-analyze", pkg: "systemd" },
+]);
 
 const failures: string[] = [];
 const lint = await step("lint", ["node_modules/.bin/biome", "check", "src", "test", "scripts"]);
