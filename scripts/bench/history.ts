@@ -24,7 +24,7 @@ import { createHistoryPart, type HistoryPart } from "../../src/history/part.ts";
 import { silentLogger } from "../../src/log.ts";
 import { freeUdpPort } from "./app.ts";
 import { buildCSender, send, writeDatagramFile } from "./sender.ts";
-import { summarize } from "./stats.ts";
+import { markdownTable, num, summarize } from "./stats.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -267,7 +267,91 @@ try {
 } finally {
   if (!args.keep) rmSync(dir, { recursive: true, force: true });
 }
+results.markdown = markdown(results as unknown as Results);
 console.log(JSON.stringify(results));
+
+interface Results {
+  write: {
+    rate: number;
+    eventsPerSecond: number;
+    cpuMicrosPerEvent: number;
+    lost: number;
+    maxQueued: number;
+  }[];
+  size: { events: number; bytes: number; bytesPerEvent: number; directWriteEventsPerSecond: number };
+  queries: Record<string, { median: number; min: number; max: number }> & { activeCount: number };
+  exportUnderLoad?: {
+    export: boolean;
+    ingestRate: number;
+    sent: number;
+    kernelDrops: number;
+    queueFull: number;
+    lost: number;
+    exportedRows: number;
+    exportMiB: number;
+    exportSeconds: number;
+  }[];
+}
+
+/** The Markdown tables of one run. */
+function markdown(r: Results): string {
+  const ms = (q: { median: number; min: number; max: number }) => `${q.median} (${q.min}–${q.max})`;
+  const q = r.queries;
+  const parts = [
+    `### Embedded history: write rate (outbox lane alone, ${num(total)} events, spool behind memory)\n\n${markdownTable(
+      ["offered /s", "written /s", "CPU µs/event", "max queued", "lost"],
+      r.write.map((w) => [
+        num(w.rate),
+        num(w.eventsPerSecond),
+        String(w.cpuMicrosPerEvent),
+        num(w.maxQueued),
+        num(w.lost),
+      ]),
+    )}`,
+    `### Embedded history: ${num(r.size.events)} stored events\n\n${markdownTable(
+      ["figure", "value", "target"],
+      [
+        ["bytes on disk per event, indexes and checkpoints included", String(r.size.bytesPerEvent), "< 120"],
+        ["file size, MiB", num(r.size.bytes / 2 ** 20, 1), ""],
+        ["direct write (no outbox), events/s", num(r.size.directWriteEventsPerSecond), ""],
+        [`active?at (${q.activeCount} sessions), ms`, ms(q.active as never), "< 200"],
+        ["usage, one day by app (hour buckets), ms", ms(q.usageDayByApp as never), "< 200"],
+        ["concurrency, one day, 5 m, ms", ms(q.concurrencyDay5m as never), "< 200"],
+        ["events page (100, last day), ms", ms(q.eventsPage100 as never), ""],
+        ["events page for one user (10 days), ms", ms(q.eventsPageUser as never), ""],
+      ],
+    )}`,
+  ];
+  if (r.exportUnderLoad) {
+    parts.push(
+      `### Embedded history: ingest with and without a whole-file CSV export\n\n${markdownTable(
+        [
+          "export",
+          "sent /s",
+          "sent",
+          "kernel drops",
+          "queue_full",
+          "lost",
+          "exported rows",
+          "MiB",
+          "export s",
+        ],
+        r.exportUnderLoad.map((x) => [
+          x.export ? "yes" : "no",
+          num(x.ingestRate),
+          num(x.sent),
+          num(x.kernelDrops),
+          num(x.queueFull),
+          num(x.lost),
+          num(x.exportedRows),
+          String(x.exportMiB),
+          String(x.exportSeconds),
+        ]),
+      )}`,
+    );
+  }
+  return parts.join("\n\n");
+}
 
 /** The service on the file receives datagrams at the ingest rate while the whole file is exported as CSV. */
 async function exportUnderLoad(file: string) {
