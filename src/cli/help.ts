@@ -27,6 +27,13 @@ Usage:
       FILE, oldest first; T is ISO 8601 or epoch ms. Works while the service runs.
   sense-events history stats -c FILE
       Print events, days covered, bytes, oldest and newest of the history file.
+  sense-events service install -c FILE [--name NAME] [--print]
+  sense-events service uninstall|start|stop|status [--name NAME]
+      Run as a service (default name sense-events): on Windows through NSSM
+      (automatic start, restart on exit, log in logs\\ beside FILE; needs an
+      elevated prompt), on Linux as a systemd unit in /etc/systemd/system
+      (needs root; --print only prints the unit or NSSM commands).
+      status prints running, stopped or not installed and exits 0, 3 or 4.
   sense-events --version | -v
   sense-events --help | -h
 
@@ -36,6 +43,9 @@ Exit codes:
   0   success
   1   runtime failure (bind, fatal I/O)
   2   usage error (unknown option, missing value, bad --to)
+  3   service status: installed but not running
+  4   service status/start/stop/uninstall: not installed
+  77  service install/uninstall: not elevated (Windows) or not root (Linux)
   78  invalid or unreadable configuration
 `;
 }
