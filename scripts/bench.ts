@@ -3,7 +3,7 @@
  * (InfluxDB 1.x, mosquitto) on loopback, and measures ingest, end-to-end delivery, API latency under load,
  * resources and the in-process hot path. Prints Markdown tables and writes docs/bench-results.json.
  *
- *   bun scripts/bench.ts [--quick] [--runs=3] [--only=ingest,e2e,api,resources,hot]
+ *   bun scripts/bench.ts [--quick] [--runs=3] [--only=ingest,e2e,api,resources,hot,history]
  *                        [--binary=dist/sense-events-linux-x64 | --source] [--build]
  *                        [--rmem-max=BYTES] [--receive-buffer=BYTES] [--attempts=2] [--steady-rate=10000]
  *                        [--json=docs/bench-results.json]
@@ -46,7 +46,7 @@ const args = new Map(
 );
 const quick = args.has("quick");
 const runs = Number(args.get("runs") ?? (quick ? 1 : 3));
-const only = new Set((args.get("only") ?? "ingest,api,resources,e2e,hot").split(","));
+const only = new Set((args.get("only") ?? "ingest,api,resources,e2e,hot,history").split(","));
 const jsonPath = resolve(ROOT, args.get("json") ?? "docs/bench-results.json");
 const binary = resolve(ROOT, args.get("binary") ?? "dist/sense-events-linux-x64");
 const bun = process.execPath;
@@ -570,6 +570,21 @@ async function hotPath(): Promise<void> {
   );
 }
 
+// ---- embedded history ---------------------------------------------------------------------------------
+
+/** The embedded history (scripts/bench/history.ts in its own process): write rate, size, queries, export under load. */
+async function history(): Promise<void> {
+  const small = quick ? ["--events", "200000", "--write-events", "200000", "--ingest-seconds", "15"] : [];
+  const child = Bun.spawn([bun, join(ROOT, "scripts/bench/history.ts"), ...small], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const out = JSON.parse(await new Response(child.stdout).text()) as { markdown: string };
+  if ((await child.exited) !== 0) throw new Error("[bench] scripts/bench/history.ts failed");
+  results.history = out;
+  tables.push(out.markdown);
+}
+
 // ---- main -------------------------------------------------------------------------------------------
 
 const t0 = performance.now();
@@ -580,6 +595,7 @@ if (only.has("api")) await apiUnderLoad(sender);
 if (only.has("resources")) await startup();
 if (only.has("e2e")) await endToEnd(sender);
 if (only.has("hot")) await hotPath();
+if (only.has("history")) await history();
 
 // Resources table, gathered from the sections that ran.
 const api = results.api as { rssIdleMiB: Summary; rss100kMiB: Summary } | undefined;

@@ -11,6 +11,7 @@
  *   bun scripts/bench/history.ts [--events 1000000] [--rates 100000,150000] [--write-events 500000]
  *                                [--ingest-rate 20000] [--skip-export]
  */
+import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -24,7 +25,7 @@ import { createHistoryPart, type HistoryPart } from "../../src/history/part.ts";
 import { silentLogger } from "../../src/log.ts";
 import { freeUdpPort } from "./app.ts";
 import { buildCSender, send, writeDatagramFile } from "./sender.ts";
-import { summarize } from "./stats.ts";
+import { markdownTable, num, summarize } from "./stats.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -35,6 +36,7 @@ const { values: args } = parseArgs({
     "skip-export": { type: "boolean", default: false },
     "skip-write": { type: "boolean", default: false },
     "ingest-seconds": { type: "string", default: "60" },
+    spool: { type: "boolean", default: false },
     keep: { type: "string", default: "" },
   },
 });
@@ -229,26 +231,38 @@ try {
   const end = Date.now() - 3_600_000;
   const part = await openPart(dir);
   log(`size: writing ${count} realistic events straight into the destination`);
-  const t0 = performance.now();
+  // Only the destination's work is timed (wall and CPU), not building the events.
+  let writeMs = 0;
+  let writeCpu = 0;
+  const flush = async (batch: string[]) => {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await part.destination.send(batch);
+    writeMs += performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    writeCpu += cpu.user + cpu.system;
+  };
   let batch: string[] = [];
   for (const d of realisticEvents(count, end)) {
     batch.push(encodeHistoryItem(d));
     if (batch.length === 5000) {
-      await part.destination.send(batch);
+      await flush(batch);
       batch = [];
     }
   }
-  if (batch.length > 0) await part.destination.send(batch);
-  const writeSeconds = (performance.now() - t0) / 1000;
+  if (batch.length > 0) await flush(batch);
+  const writeSeconds = writeMs / 1000;
   const stats = part.stats();
   results.size = {
     events: stats.events,
     bytes: stats.bytes,
     bytesPerEvent: Number((stats.bytes / stats.events).toFixed(1)),
     directWriteEventsPerSecond: Math.round(count / writeSeconds),
+    directWriteCpuMicrosPerEvent: Number((writeCpu / count).toFixed(2)),
   };
   log(JSON.stringify(results.size));
   const q = part.queries;
+  const reader = new Database(join(dir, "history.sqlite"), { readonly: true });
   const dayStart = end - 2 * DAY;
   results.queries = {
     active: timeIt(() => q.active(end - DAY)),
@@ -259,15 +273,118 @@ try {
       q.events({ from: end - 10 * DAY, to: end, user: "ACME\\user42" }, 100, null),
     ),
     activeCount: q.active(end - DAY).count,
+    // The floor under usage and concurrency: only reading one day's rows, four integer columns each.
+    readDayRows: timeIt(() =>
+      reader
+        .query("SELECT ts, host, user, action FROM events WHERE ts >= ? AND ts < ?")
+        .values(dayStart, dayStart + DAY),
+    ),
   };
   log(JSON.stringify(results.queries));
+  reader.close();
   await part.close();
 
   if (!args["skip-export"]) results.exportUnderLoad = await exportUnderLoad(join(dir, "history.sqlite"));
 } finally {
   if (!args.keep) rmSync(dir, { recursive: true, force: true });
 }
+results.markdown = markdown(results as unknown as Results);
 console.log(JSON.stringify(results));
+
+interface Results {
+  write: {
+    rate: number;
+    eventsPerSecond: number;
+    cpuMicrosPerEvent: number;
+    lost: number;
+    maxQueued: number;
+  }[];
+  size: {
+    events: number;
+    bytes: number;
+    bytesPerEvent: number;
+    directWriteEventsPerSecond: number;
+    directWriteCpuMicrosPerEvent: number;
+  };
+  queries: Record<string, { median: number; min: number; max: number }> & { activeCount: number };
+  exportUnderLoad?: {
+    export: boolean;
+    ingestRate: number;
+    sent: number;
+    kernelDrops: number;
+    queueFull: number;
+    lost: number;
+    exportedRows: number;
+    exportMiB: number;
+    exportSeconds: number;
+  }[];
+}
+
+/** The Markdown tables of one run. */
+function markdown(r: Results): string {
+  const ms = (q: { median: number; min: number; max: number }) => `${q.median} (${q.min}–${q.max})`;
+  const q = r.queries;
+  const parts = [
+    `### Embedded history: write rate (outbox lane alone, ${num(total)} events, ${args.spool ? "spool behind 10,000 in memory" : "memory queue only"})\n\n${markdownTable(
+      ["offered /s", "written /s", "CPU µs/event", "max queued", "lost"],
+      r.write.map((w) => [
+        num(w.rate),
+        num(w.eventsPerSecond),
+        String(w.cpuMicrosPerEvent),
+        num(w.maxQueued),
+        num(w.lost),
+      ]),
+    )}`,
+    `### Embedded history: ${num(r.size.events)} stored events\n\n${markdownTable(
+      ["figure", "value", "target"],
+      [
+        ["bytes on disk per event, indexes and checkpoints included", String(r.size.bytesPerEvent), "< 120"],
+        ["file size, MiB", num(r.size.bytes / 2 ** 20, 1), ""],
+        [
+          "direct write (decode + one transaction per 5,000), events/s",
+          num(r.size.directWriteEventsPerSecond),
+          "",
+        ],
+        ["direct write, CPU µs/event", String(r.size.directWriteCpuMicrosPerEvent), ""],
+        [`active?at (${q.activeCount} sessions), ms`, ms(q.active as never), "< 200"],
+        ["usage, one day by app (hour buckets), ms", ms(q.usageDayByApp as never), "< 200"],
+        ["concurrency, one day, 5 m, ms", ms(q.concurrencyDay5m as never), "< 200"],
+        ["floor: reading that day's rows (4 integer columns), ms", ms(q.readDayRows as never), ""],
+        ["events page (100, last day), ms", ms(q.eventsPage100 as never), ""],
+        ["events page for one user (10 days), ms", ms(q.eventsPageUser as never), ""],
+      ],
+    )}`,
+  ];
+  if (r.exportUnderLoad) {
+    parts.push(
+      `### Embedded history: ingest with and without a whole-file CSV export\n\n${markdownTable(
+        [
+          "export",
+          "sent /s",
+          "sent",
+          "kernel drops",
+          "queue_full",
+          "lost",
+          "exported rows",
+          "MiB",
+          "export s",
+        ],
+        r.exportUnderLoad.map((x) => [
+          x.export ? "yes" : "no",
+          num(x.ingestRate),
+          num(x.sent),
+          num(x.kernelDrops),
+          num(x.queueFull),
+          num(x.lost),
+          num(x.exportedRows),
+          String(x.exportMiB),
+          String(x.exportSeconds),
+        ]),
+      )}`,
+    );
+  }
+  return parts.join("\n\n");
+}
 
 /** The service on the file receives datagrams at the ingest rate while the whole file is exported as CSV. */
 async function exportUnderLoad(file: string) {
