@@ -256,10 +256,13 @@ describe("without a token, on loopback", () => {
 
   test("a click on the chart asks who was on at that time", async () => {
     await page.click("[data-range='1h']");
+    await page.locator("#chart-concurrency[data-range='1h']").waitFor();
     const over = page.locator("#chart-concurrency .u-over");
     const box = await over.boundingBox();
     if (box === null) throw new Error("no chart");
-    const before = await page.inputValue("#at-input");
+    // A time far from the chart's right edge, so the click visibly replaces it.
+    const before = "2020-01-01T00:00:00";
+    await page.fill("#at-input", before);
     // The right edge is the last minute: the sessions of this file are open there.
     // force: uPlot moves its cursor elements under the pointer while playwright checks what would get the click.
     await over.click({ position: { x: box.width - 2, y: box.height / 2 }, force: true, timeout: 5000 });
@@ -269,8 +272,27 @@ describe("without a token, on loopback", () => {
     );
     const clicked = Date.parse(`${await page.inputValue("#at-input")}Z`);
     expect(Math.abs(clicked - Date.now())).toBeLessThan(120_000);
-    await page.waitForFunction(() =>
-      /\d+ sessions? open at/.test(document.querySelector("#at-summary")?.textContent ?? ""),
+    const when = new Date(clicked).toISOString().slice(11, 19);
+    await page
+      .waitForFunction((w) => document.querySelector("#at-summary")?.textContent?.includes(w), when, {
+        timeout: 10_000,
+      })
+      .catch(async () => {
+        throw new Error(`summary for ${when}: ${await page.textContent("#at-summary")}`);
+      });
+    // The page lists exactly the history's answer for that instant.
+    const answer = (await (await fetch(`${open.url}/api/history/active?at=${clicked}`)).json()) as {
+      count: number;
+      sessions: { userDirectory: string; userId: string }[];
+    };
+    const users = await page.$$eval("#at-table tbody tr td:first-child", (cells) =>
+      cells.map((c) => c.textContent),
+    );
+    expect(answer.count === 0 ? [] : users).toStrictEqual(
+      answer.sessions.map((x) => `${x.userDirectory}\\${x.userId}`),
+    );
+    expect(await page.textContent("#at-summary")).toStartWith(
+      answer.count === 0 ? "Nobody was on" : `${answer.count} session`,
     );
   });
 
@@ -305,7 +327,7 @@ describe("without a token, on loopback", () => {
       { timeout: 10_000 },
     );
     await page.click("[data-range='1h']");
-    await page.waitForFunction(() => document.querySelector("#chart-concurrency canvas") !== null);
+    await page.locator("#chart-concurrency[data-range='1h'] canvas").waitFor();
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(ROOT, "docs/dashboard.png"), fullPage: true });
     const phone = await browser.browser.newPage({

@@ -95,6 +95,8 @@ export async function startHistory(served) {
     if (byId("history-on").hidden) return;
     if (chart === null) chart = createChart(data);
     else chart.setData(data);
+    // Which range the chart shows now (the range buttons answer before the data is back).
+    byId("chart-concurrency").dataset.range = range;
   }
 
   function createChart(data) {
@@ -140,9 +142,11 @@ export async function startHistory(served) {
       data,
       byId("chart-concurrency"),
     );
-    plot.over.addEventListener("click", () => {
-      const seconds = plot.posToVal(plot.cursor.left, "x");
-      if (!Number.isFinite(seconds) || plot.cursor.left < 0) return;
+    // The click's own position (uPlot's cursor may not have caught up with the pointer yet).
+    plot.over.addEventListener("click", (event) => {
+      const left = event.clientX - plot.over.getBoundingClientRect().left;
+      const seconds = plot.posToVal(left, "x");
+      if (!Number.isFinite(seconds) || left < 0) return;
       const at = Math.round(seconds) * 1000;
       byId("at-input").value = toLocalInput(at);
       showActive(at).catch(showError);
