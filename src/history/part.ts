@@ -76,6 +76,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
   const reader = openHistoryReader(path);
   const queries = createHistoryQueries(
     reader,
+    path,
     () => ({
       idleTimeoutMinutes: config.sessions.idleTimeoutMinutes,
       silentAfterMinutes: config.hosts.silentAfterMinutes,

@@ -20,7 +20,7 @@ function liveHeap(): number {
 }
 
 test.each(["csv", "ndjson"])(
-  "a %s export of 120,000 events streams: the live heap stays flat while it runs (reference §19)",
+  "a %s export of 120,000 events streams: heap and RSS stay flat while it runs (reference §19)",
   async (format) => {
     if (o === null) {
       o = await openPart({ now: () => T0 + 86_400_000 });
