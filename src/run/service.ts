@@ -49,9 +49,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const statsTimes = new ProcessingTimes();
   const intervalTimes = new ProcessingTimes();
   const userAgents = createUserAgentParser(1000);
-  const rejected = new RejectedLog({ log });
   const eventCounter = createEventCounter();
   let settings: Settings = await buildSettings(options.config, log);
+  const rejected = new RejectedLog({
+    log: settings.logCap.for(
+      "rejected",
+      (n, sources) => `[udp] rejected ${n} datagrams (unknown_type or malformed) from ${sources} sources`,
+    ),
+  });
   const se = () => settings.config["sense-events"];
 
   let appNames: AppNames = startAppNames(settings.config, log);
@@ -118,7 +123,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           intervalTimes.record(ms);
         },
       },
-      log,
+      log: settings.logCap.for("processing_error", (n) => `[ingest] processing failed for ${n} datagrams`),
     },
     pipelineSettings(settings),
   );
@@ -190,6 +195,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const housekeeping = every(10_000, () => {
     rejected.flushExpired();
     settings.tooLarge.flush();
+    settings.logCap.flush();
     sessions.expire();
   });
 

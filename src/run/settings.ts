@@ -10,6 +10,7 @@ import {
 } from "../ingest/limits.ts";
 import type { PipelineSettings } from "../ingest/pipeline.ts";
 import type { Logger } from "../log.ts";
+import { createLogCap, type LogCap } from "../log-cap.ts";
 import { type BuiltDestinations, buildDestinations } from "./destinations.ts";
 
 /** Everything derived from one config that a reload replaces as a whole. */
@@ -24,6 +25,8 @@ export interface Settings {
   /** True when source validation is on but no entry is usable (spec §8.3: fails closed). */
   allowListFailedClosed: boolean;
   allowListSummary: string | null;
+  /** The process-wide cap on repeated warnings, carried over by every reload. */
+  logCap: LogCap;
 }
 
 /**
@@ -37,13 +40,22 @@ export async function buildSettings(config: Config, log: Logger, previous?: Sett
   const features = activeFeatures(config);
   for (const warning of features.warnings) log.warn(`[config] ${warning}`);
 
+  const logCap = previous?.logCap ?? createLogCap({ log });
   let allows: ((ip: string) => boolean) | null = null;
   let allowListFailedClosed = false;
   let allowListSummary: string | null = null;
   if (udp.enableSourceValidation) {
     const list = await createAllowList(udp.allowedSources, { log });
-    const gate = createSourceGate(list, log);
-    allows = (ip) => gate.admit(ip);
+    const gateLog = logCap.for(
+      "source_not_allowed",
+      (n, sources) => `[udp] dropped ${n} datagrams from ${sources} sources not in allowedSources`,
+    );
+    const gate = createSourceGate(list, gateLog);
+    allows = (ip) => {
+      if (gate.admit(ip)) return true;
+      gateLog.note(ip);
+      return false;
+    };
     allowListFailedClosed = list.failedClosed;
     allowListSummary = list.summary;
   }
@@ -58,12 +70,21 @@ export async function buildSettings(config: Config, log: Logger, previous?: Sett
     sameLimit && previous !== undefined
       ? previous.rateLimiter
       : udp.rateLimit.enable
-        ? createRateLimiter({ maxPerMinute: udp.rateLimit.maxMessagesPerMinute, log })
+        ? createRateLimiter({
+            maxPerMinute: udp.rateLimit.maxMessagesPerMinute,
+            log: logCap.for("rate_limited", (n) => `[udp] ${n} rate-limit warnings`),
+          })
         : null;
   const tooLarge =
     previous !== undefined && before?.maxMessageSize === udp.maxMessageSize
       ? previous.tooLarge
-      : createTooLargeWarner({ maxMessageSize: udp.maxMessageSize, log });
+      : createTooLargeWarner({
+          maxMessageSize: udp.maxMessageSize,
+          log: logCap.for(
+            "too_large",
+            (n, sources) => `[udp] dropped ${n} datagrams over maxMessageSize from ${sources} sources`,
+          ),
+        });
   const destinations = buildDestinations(config, features, log);
   return {
     config,
@@ -81,5 +102,6 @@ export async function buildSettings(config: Config, log: Logger, previous?: Sett
     tooLarge,
     allowListFailedClosed,
     allowListSummary,
+    logCap,
   };
 }
