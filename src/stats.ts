@@ -54,7 +54,8 @@ export interface StatsSnapshot {
     kernelRcvbufErrorsSinceStart: number | null;
   };
   events: { stored: number; capacity: number };
-  sessions: { active: number };
+  /** Active sessions, and sessions evicted by the `sessions.maxActive` bound since start. */
+  sessions: { active: number; evicted: number };
   appNames: {
     enabled: boolean;
     count: number;

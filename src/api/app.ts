@@ -2,12 +2,12 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { UserEvent } from "../events/event.ts";
 import { compileMatcher, type EventRing } from "../events/ring.ts";
-import type { SessionView } from "../events/sessions.ts";
+import type { SessionTracker } from "../events/sessions.ts";
 import type { Logger } from "../log.ts";
 import type { DestinationState, StatsSnapshot } from "../stats.ts";
 import { bearerAuth } from "./auth.ts";
 import { renderMetrics } from "./metrics.ts";
-import { EventsQuerySchema, parseQuery, StreamQuerySchema } from "./query.ts";
+import { EventsQuerySchema, parseQuery, parseSessionsQuery, StreamQuerySchema } from "./query.ts";
 import { createEventStreams, type EventStreamsOptions } from "./sse.ts";
 
 /** The part of Bun's `Server` the stream route uses (Hono passes it as `c.env` under `Bun.serve`). */
@@ -33,7 +33,7 @@ export interface HealthState {
 /** Collaborators of {@link createApi}; every getter is called per request so reloads show at once. */
 export interface ApiDeps {
   ring: EventRing;
-  sessions: { list(): SessionView[]; readonly count: number };
+  sessions: Pick<SessionTracker, "page" | "count">;
   rejected: () => { rejected: unknown[]; counts: { unknown_type: number; malformed: number } };
   stats: () => StatsSnapshot;
   health: () => HealthState;
@@ -111,8 +111,11 @@ export function createApi(deps: ApiDeps): Api {
   });
 
   app.get("/api/sessions", (c) => {
-    const sessions = deps.sessions.list();
-    return c.json({ sessions, count: sessions.length });
+    const parsed = parseSessionsQuery(c.req.query());
+    if (!parsed.ok) throw new HTTPException(400, { message: parsed.error });
+    // A page is at most `limit` sessions and about 4 MB; `count` is every active session.
+    const { sessions, next } = deps.sessions.page(parsed.limit, parsed.next);
+    return c.json({ sessions, count: deps.sessions.count, next });
   });
   app.get("/api/rejected", (c) => c.json(deps.rejected()));
   app.get("/api/stats", (c) => c.json(deps.stats()));

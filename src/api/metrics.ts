@@ -58,6 +58,9 @@ export function renderMetrics(stats: StatsSnapshot): string {
     ),
     family("events_stored", "gauge", "Events held in the recent-events ring.", [[{}, stats.events.stored]]),
     family("sessions_active", "gauge", "Active user sessions.", [[{}, stats.sessions.active]]),
+    family("sessions_evicted_total", "counter", "Sessions evicted by sessions.maxActive.", [
+      [{}, stats.sessions.evicted],
+    ]),
     family(
       "destination_up",
       "gauge",

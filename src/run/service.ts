@@ -66,7 +66,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     isExcluded: settings.isExcluded,
   });
   const ring = new EventRing(se().events.capacity);
-  const sessions = createSessionTracker({ idleTimeoutMinutes: se().sessions.idleTimeoutMinutes });
+  const sessions = createSessionTracker({
+    idleTimeoutMinutes: se().sessions.idleTimeoutMinutes,
+    maxActive: se().sessions.maxActive,
+  });
 
   const spoolPath = se().outbox.path;
   const spool = spoolPath === "" ? null : openSpool(spoolPath, log);
@@ -174,7 +177,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         kernelRcvbufErrorsSinceStart: kernelSnap.sinceStart,
       },
       events: { stored: ring.size, capacity: ring.capacity },
-      sessions: { active: sessions.count },
+      sessions: { active: sessions.count, evicted: sessions.evicted },
       appNames: appNames.stats(),
       userAgentCache: userAgents.stats(),
       destinations: outbox.stats(),
@@ -270,6 +273,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       }
       ring.resize(se().events.capacity);
       sessions.setIdleTimeout(se().sessions.idleTimeoutMinutes);
+      sessions.setMaxActive(se().sessions.maxActive);
       if (changed.some(affectsAppNames)) {
         appNames.close();
         appNames = startAppNames(next.config, log);

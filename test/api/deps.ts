@@ -26,7 +26,7 @@ export function sampleStats(): StatsSnapshot {
       kernelRcvbufErrorsSinceStart: 0,
     },
     events: { stored: 90, capacity: 10000 },
-    sessions: { active: 4 },
+    sessions: { active: 4, evicted: 0 },
     appNames: { enabled: false, count: 0, lastRefreshAt: null, failures: 0, lastError: null },
     userAgentCache: { size: 5, hits: 80, misses: 5 },
     destinations: {

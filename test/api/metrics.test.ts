@@ -37,6 +37,9 @@ sense_events_events_stored 90
 # HELP sense_events_sessions_active Active user sessions.
 # TYPE sense_events_sessions_active gauge
 sense_events_sessions_active 4
+# HELP sense_events_sessions_evicted_total Sessions evicted by sessions.maxActive.
+# TYPE sense_events_sessions_evicted_total counter
+sense_events_sessions_evicted_total 0
 # HELP sense_events_destination_up 1 when the destination is up, else 0.
 # TYPE sense_events_destination_up gauge
 sense_events_destination_up{destination="influxdb"} 1
