@@ -1,6 +1,6 @@
 import type { Logger } from "../log.ts";
 import { LogWindow } from "../throttle.ts";
-import { capUtf16, type RejectReason } from "./parse.ts";
+import { capUtf16, detach, type RejectReason } from "./parse.ts";
 import { displayAddress } from "./process.ts";
 
 /** One rejected datagram as `/api/rejected` shows it (spec §3.6). */
@@ -69,11 +69,11 @@ export class RejectedLog {
     const entry: RejectedEntry = {
       receivedAt: rejection.receivedAt,
       reason,
-      detail: rejection.detail,
+      detail: detach(rejection.detail),
       remoteAddress: displayAddress(rejection.remoteAddress),
       remotePort: rejection.remotePort,
       bytes: rejection.bytes,
-      preview: capUtf16(rejection.text, PREVIEW_CAP),
+      preview: detach(capUtf16(rejection.text, PREVIEW_CAP)),
     };
     this.counts[reason]++;
     this.#entries[this.#next] = entry;
