@@ -6,6 +6,7 @@ import { createOutbox } from "../destinations/outbox.ts";
 import { openSpool } from "../destinations/spool.ts";
 import { EventRing } from "../events/ring.ts";
 import { createSessionTracker } from "../events/sessions.ts";
+import { startGcAfterBurst } from "../gc-after-burst.ts";
 import { type AppNames, createAppNames } from "../ingest/app-names.ts";
 import { createKernelDropMonitor, type KernelDropMonitor } from "../ingest/kernel-drops.ts";
 import { createPipeline } from "../ingest/pipeline.ts";
@@ -195,6 +196,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     sync: syncQueueFull,
   });
   metrics.start();
+  const trim = startGcAfterBurst({ received: () => counters.received });
   const housekeeping = every(10_000, () => {
     rejected.flushExpired();
     settings.tooLarge.flush();
@@ -234,6 +236,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     // Assigned inside watchKernel(), which TypeScript's narrowing does not see.
     (kernel as KernelDropMonitor | null)?.close();
     clearInterval(housekeeping);
+    trim.close();
     metrics.stop();
     await outbox.close();
     throw error;
@@ -330,6 +333,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           await server.stop(true);
         }
         clearInterval(housekeeping);
+        trim.close();
         // The last partial interval's counts are deltas: queue them so they are sent or spooled, not lost.
         metrics.final();
         appNames.close();
