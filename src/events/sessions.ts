@@ -74,9 +74,9 @@ interface Session {
 /** Most distinct appIds listed per session; more open apps are counted in openConnections only. */
 export const MAX_APPS = 100;
 /** Estimated heap bytes of one session without its strings (object, map entries, key cache). */
-const SESSION_OVERHEAD = 600;
+const SESSION_OVERHEAD = 1000;
 /** Estimated heap bytes of one listed appId (a 36-character GUID and its map entry). */
-const APP_BYTES = 160;
+const APP_BYTES = 400;
 
 /** Estimated heap bytes of a session with these strings (UTF-16, as the worst case of a JSC string). */
 function sessionBytes(key: string, host: string, userDirectory: string, userId: string): number {
@@ -225,6 +225,8 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
     session.lastEventAt = event.receivedAt;
     session.lastEventMs = at;
     session.seq = ++seq;
+    // A new appId grows a session; the least recently active make room (this one is now the newest).
+    if (bytes > maxBytes) makeRoom(0);
   }
 
   const view = (s: Session): SessionView => ({
