@@ -99,7 +99,8 @@ function cleanField(text: string, start: number, end: number, cap: number): stri
   let i = start;
   while (i < scanEnd && !isControl(text.charCodeAt(i))) i++;
   if (i === scanEnd) {
-    if (scanEnd === end) {
+    // A field of exactly cap + 1 units ends at scanEnd too: it still needs the cap (found by fuzzing).
+    if (scanEnd === end && end - start <= cap) {
       const s = text.slice(start, end);
       return s === "(null)" ? "" : s;
     }

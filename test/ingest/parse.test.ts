@@ -376,3 +376,9 @@ describe("stored fields do not keep the datagram alive (issue 9: 20,000 65 KB da
     expect(kept[7]).toBe("tail-of-the-parent7");
   });
 });
+
+test("a field of exactly cap + 1 units is capped when the datagram has a control character elsewhere (found by fuzzing)", () => {
+  const host = "h".repeat(101);
+  const d = accept(`/qseow-proxy-session/;${host};Start session;D;U;O;C;message\r\n`);
+  expect(d.host).toBe("h".repeat(100));
+});
