@@ -25,7 +25,9 @@ for (let done = 0, chunk = 0; done < runs; chunk++) {
   );
   done += numRuns;
   const seconds = Math.round((performance.now() - started) / 1000);
-  console.error(`[fuzz] ${done.toLocaleString("en-US")} / ${runs.toLocaleString("en-US")} cases, ${seconds} s`);
+  console.error(
+    `[fuzz] ${done.toLocaleString("en-US")} / ${runs.toLocaleString("en-US")} cases, ${seconds} s`,
+  );
 }
 const seconds = (performance.now() - started) / 1000;
 console.log(

@@ -31,6 +31,4 @@ for (const n of [10_000, 20_000, 40_000]) {
   const a = median(after);
   rows.push([num(n), num(text.length / 1024, 0), num(b), num(a), `${num(b / a, 1)}×`]);
 }
-console.log(
-  markdownTable(["keys", "KiB", "yaml uniqueKeys (ms)", "parseConfigText (ms)", "ratio"], rows),
-);
+console.log(markdownTable(["keys", "KiB", "yaml uniqueKeys (ms)", "parseConfigText (ms)", "ratio"], rows));
