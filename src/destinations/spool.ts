@@ -1,5 +1,6 @@
 import { Database, type Statement } from "bun:sqlite";
-import type { Logger } from "../log.ts";
+import { statSync } from "node:fs";
+import { DeliveredMarks } from "./spool-marks.ts";
 
 /** One spooled item as read back for delivery. */
 export interface SpoolRow {
@@ -23,11 +24,15 @@ export interface SpoolRemoval {
 export interface Spool {
   /** Appends items for `destination` after everything already spooled, in one transaction; `sizes` are their UTF-8 bytes when known. */
   append(destination: string, payloads: string[], sizes?: number[]): void;
-  /** Inserts items before everything already spooled (memory items spilled at shutdown), keeping their order. */
-  prepend(destination: string, payloads: string[]): void;
+  /** Inserts items before everything already spooled (memory items spilled), keeping their order. */
+  prepend(destination: string, payloads: string[], sizes?: number[]): void;
   /** The first `n` items of `destination`, in enqueue order. */
   peek(destination: string, n: number): SpoolRow[];
-  /** Removes the items of `destination` with `seq <= uptoSeq` (after delivery). */
+  /**
+   * Removes the items of `destination` with `seq <= uptoSeq` (after delivery). When the disk is too
+   * full to delete, records a delivered mark instead (a write in place, needing no space): marked rows
+   * are never read again, and are deleted before the next write or at the next open.
+   */
   remove(destination: string, uptoSeq: number): SpoolRemoval;
   /** Items spooled for `destination`. */
   count(destination: string): number;
@@ -35,10 +40,12 @@ export interface Spool {
   destinations(): string[];
   /** Payload bytes spooled over all destinations. */
   totalBytes(): number;
-  /** Removes the globally oldest item; null when the spool is empty. */
-  evictOldest(): { destination: string; bytes: number } | null;
   /** Removes the globally oldest items until at least `bytes` payload bytes are freed, in one transaction. */
   evict(bytes: number): SpoolRemoval[];
+  /** Releases the free pages of an empty spool so the file shrinks after draining. */
+  compact(): void;
+  /** Bytes of the database file and its WAL on disk. */
+  fileBytes(): number;
   /** Closes the database. */
   close(): void;
 }
@@ -61,7 +68,9 @@ type OldestRow = { seq: number; destination: string; bytes: number };
 
 /** The bun:sqlite implementation of {@link Spool}. */
 class SqliteSpool implements Spool {
+  readonly #path: string;
   readonly #db: Database;
+  readonly #marks: DeliveredMarks;
   readonly #totals = new Map<string, Totals>();
   #bytes = 0;
   readonly #insert: Statement;
@@ -74,12 +83,20 @@ class SqliteSpool implements Spool {
   readonly #oldest: Statement<OldestRow>;
   readonly #deleteThrough: Statement;
 
-  /** Opens (or creates) the database at `path`; throws when it is unusable. */
+  /** Opens (or creates) the database at `path`, checks it and applies delivered marks; throws when it is unusable. */
   constructor(path: string) {
+    this.#path = path;
     this.#db = new Database(path, { create: true, strict: true });
     try {
       this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 1000;");
+      const check = this.#db.query<{ quick_check: string }, []>("PRAGMA quick_check(1)").get();
+      if (check?.quick_check !== "ok") throw new SpoolCorruptError(`quick_check: ${check?.quick_check}`);
       this.#db.exec(SCHEMA);
+      this.#deleteUpto = this.#db.prepare("DELETE FROM outbox WHERE destination = ? AND seq <= ?");
+      this.#marks = new DeliveredMarks(`${path}-delivered`);
+      this.#applyMarks();
+      // The header on disk then holds the page count the integrity watch compares the file size with.
+      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
       const rows = this.#db
         .query<{ destination: string; items: number; bytes: number }, []>(
           "SELECT destination, COUNT(*) AS items, COALESCE(SUM(bytes), 0) AS bytes FROM outbox GROUP BY destination",
@@ -98,12 +115,11 @@ class SqliteSpool implements Spool {
       );
       this.#minSeq = this.#db.prepare("SELECT MIN(seq) AS seq FROM outbox");
       this.#peek = this.#db.prepare(
-        "SELECT seq, payload FROM outbox WHERE destination = ? ORDER BY seq LIMIT ?",
+        "SELECT seq, payload FROM outbox WHERE destination = ? AND seq > ? ORDER BY seq LIMIT ?",
       );
       this.#sumUpto = this.#db.prepare(
         "SELECT COUNT(*) AS items, COALESCE(SUM(bytes), 0) AS bytes FROM outbox WHERE destination = ? AND seq <= ?",
       );
-      this.#deleteUpto = this.#db.prepare("DELETE FROM outbox WHERE destination = ? AND seq <= ?");
       this.#oldest = this.#db.prepare("SELECT seq, destination, bytes FROM outbox ORDER BY seq LIMIT ?");
       this.#deleteThrough = this.#db.prepare("DELETE FROM outbox WHERE seq <= ?");
     } catch (error) {
@@ -115,6 +131,7 @@ class SqliteSpool implements Spool {
   append(destination: string, payloads: string[], sizes?: number[]): void {
     const n = payloads.length;
     if (n === 0) return;
+    this.#applyMarks();
     const sizeOf = (i: number): number => sizes?.[i] ?? Buffer.byteLength(payloads[i] as string);
     let bytes = 0;
     this.#db.transaction(() => {
@@ -140,15 +157,17 @@ class SqliteSpool implements Spool {
     this.#add(destination, n, bytes);
   }
 
-  prepend(destination: string, payloads: string[]): void {
+  prepend(destination: string, payloads: string[], sizes?: number[]): void {
     if (payloads.length === 0) return;
+    // Marked rows must be gone first: a seq below them would be taken for delivered.
+    this.#applyMarks();
     let bytes = 0;
     this.#db.transaction(() => {
       // Seqs below the current minimum sort before every spooled item; sqlite accepts negative keys.
       const first = (this.#minSeq.get()?.seq ?? 1) - payloads.length;
       for (let i = 0; i < payloads.length; i++) {
         const payload = payloads[i] as string;
-        const size = Buffer.byteLength(payload);
+        const size = sizes?.[i] ?? Buffer.byteLength(payload);
         this.#insertAt.run(first + i, destination, payload, size);
         bytes += size;
       }
@@ -158,15 +177,24 @@ class SqliteSpool implements Spool {
 
   peek(destination: string, n: number): SpoolRow[] {
     if (n <= 0 || !this.#totals.has(destination)) return [];
-    return this.#peek.all(destination, n);
+    return this.#peek.all(destination, this.#marks.get(destination) ?? Number.MIN_SAFE_INTEGER, n);
   }
 
   remove(destination: string, uptoSeq: number): SpoolRemoval {
-    const removed = this.#db.transaction(() => {
-      const sum = this.#sumUpto.get(destination, uptoSeq) ?? { items: 0, bytes: 0 };
-      if (sum.items > 0) this.#deleteUpto.run(destination, uptoSeq);
-      return sum;
-    })();
+    const mark = this.#marks.get(destination) ?? Number.MIN_SAFE_INTEGER;
+    const upto = this.#sumUpto.get(destination, uptoSeq) ?? { items: 0, bytes: 0 };
+    const before = this.#sumUpto.get(destination, mark) ?? { items: 0, bytes: 0 };
+    const removed = { items: upto.items - before.items, bytes: upto.bytes - before.bytes };
+    if (removed.items > 0) {
+      try {
+        this.#deleteUpto.run(destination, uptoSeq);
+        if (this.#marks.size > 0) this.#applyMarks();
+      } catch (error) {
+        if (!isDiskFull(error)) throw error;
+        // A delete needs free space for its journal; the mark needs none, and hides the rows until then.
+        this.#marks.set(destination, uptoSeq);
+      }
+    }
     this.#add(destination, -removed.items, -removed.bytes);
     return { destination, items: removed.items, bytes: removed.bytes };
   }
@@ -183,26 +211,13 @@ class SqliteSpool implements Spool {
     return this.#bytes;
   }
 
-  evictOldest(): { destination: string; bytes: number } | null {
-    const [removal] = this.#evict(1, 1);
-    return removal ? { destination: removal.destination, bytes: removal.bytes } : null;
-  }
-
   evict(bytes: number): SpoolRemoval[] {
-    return this.#evict(bytes, 512);
-  }
-
-  close(): void {
-    this.#db.close();
-  }
-
-  /** Evicts in chunks of `chunk` oldest rows until `bytes` are freed or the table is empty. */
-  #evict(bytes: number, chunk: number): SpoolRemoval[] {
+    this.#applyMarks();
     const byDestination = new Map<string, SpoolRemoval>();
     this.#db.transaction(() => {
       let freed = 0;
       while (freed < bytes) {
-        const rows = this.#oldest.all(chunk);
+        const rows = this.#oldest.all(512);
         if (rows.length === 0) break;
         let last = 0;
         for (const row of rows) {
@@ -226,6 +241,38 @@ class SqliteSpool implements Spool {
     return [...byDestination.values()];
   }
 
+  compact(): void {
+    if (this.#bytes > 0 || this.#totals.size > 0) return;
+    this.#db.exec("VACUUM");
+    this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+
+  fileBytes(): number {
+    let bytes = 0;
+    for (const file of [this.#path, `${this.#path}-wal`]) {
+      try {
+        bytes += statSync(file).size;
+      } catch {
+        // No WAL yet.
+      }
+    }
+    return bytes;
+  }
+
+  close(): void {
+    this.#db.close();
+    this.#marks.close();
+  }
+
+  /** Deletes rows hidden by delivered marks and clears the marks; throws when the disk is still full. */
+  #applyMarks(): void {
+    if (this.#marks.size === 0) return;
+    this.#db.transaction(() => {
+      for (const [destination, seq] of this.#marks.entries()) this.#deleteUpto.run(destination, seq);
+    })();
+    this.#marks.clear();
+  }
+
   #add(destination: string, items: number, bytes: number): void {
     const totals = this.#totals.get(destination) ?? { items: 0, bytes: 0 };
     totals.items += items;
@@ -236,16 +283,16 @@ class SqliteSpool implements Spool {
   }
 }
 
-/**
- * Opens the spool file at `path` (WAL, `synchronous=NORMAL`). A file that cannot be opened or is
- * not a sqlite database is logged at error and gives null: the outbox then runs memory-only and
- * reports itself degraded (spec §9 "Bad spool").
- */
-export function openSpool(path: string, log: Logger): Spool | null {
-  try {
-    return new SqliteSpool(path);
-  } catch (error) {
-    log.error(`[outbox] cannot use spool file ${path}, running memory-only: ${(error as Error).message}`);
-    return null;
-  }
+/** The spool file is not a usable sqlite database (failed `quick_check`, bad header). */
+export class SpoolCorruptError extends Error {}
+
+/** True for sqlite's "database or disk is full" (SQLITE_FULL). */
+export function isDiskFull(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | null;
+  return e?.code === "SQLITE_FULL" || /disk is full|ENOSPC/i.test(e?.message ?? "");
+}
+
+/** Opens (or creates) the spool database at `path` and checks it (`quick_check`); throws when unusable. */
+export function createSqliteSpool(path: string): Spool {
+  return new SqliteSpool(path);
 }

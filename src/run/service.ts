@@ -3,7 +3,7 @@ import { redactConfig } from "../config/redact.ts";
 import type { Config } from "../config/schema.ts";
 import { createEventCounter } from "../destinations/influx-metrics.ts";
 import { createOutbox } from "../destinations/outbox.ts";
-import { openSpool } from "../destinations/spool.ts";
+import { openSpool } from "../destinations/spool-file.ts";
 import { EventRing } from "../events/ring.ts";
 import { createSessionTracker } from "../events/sessions.ts";
 import { type AppNames, createAppNames } from "../ingest/app-names.ts";

@@ -141,8 +141,8 @@ test("delivers every event exactly once to InfluxDB and MQTT across a 20 s Influ
     mqttDistinctIds: TOTAL,
     mqttMissing: [],
     mqttOutOfOrder: [],
-    influxDropped: { overflow: 0, rejected: 0 },
-    mqttDropped: { overflow: 0, rejected: 0 },
+    influxDropped: { overflow: 0, rejected: 0, cardinality: 0, spool_lost: 0 },
+    mqttDropped: { overflow: 0, rejected: 0, cardinality: 0, spool_lost: 0 },
     influxOutageWarnings: 1,
     influxUsedSpool: true,
   });

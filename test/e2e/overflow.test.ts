@@ -71,7 +71,12 @@ test.each([
     await Bun.sleep(300);
     const before = await influxStats();
     const queued = (before?.queued.memory ?? 0) + (before?.queued.spool ?? 0);
-    expect(before?.dropped).toStrictEqual({ overflow: SENT - queued, rejected: 0 });
+    expect(before?.dropped).toStrictEqual({
+      overflow: SENT - queued,
+      rejected: 0,
+      cardinality: 0,
+      spool_lost: 0,
+    });
     expect(queued).toBeGreaterThan(kept);
     expect(queued).toBeLessThan(SENT);
 

@@ -1,6 +1,3 @@
-import type { DestinationState } from "../stats.ts";
-import type { Destination } from "./destination.ts";
-
 /** A FIFO of items with their outbox sequence numbers and byte sizes; amortised O(1) push and shift. */
 export class Fifo {
   items: string[] = [];
@@ -41,8 +38,21 @@ export class Fifo {
     return this.length > 0 ? (this.seqs[this.head] as number) : Number.POSITIVE_INFINITY;
   }
 
+  /** The items, oldest first. */
   view(): string[] {
     return this.items.slice(this.head);
+  }
+
+  /** Removes and returns the items whose sequence number is above `seq` (the newest end). */
+  takeAfter(seq: number): { items: string[]; seqs: number[]; sizes: number[] } {
+    let i = this.items.length;
+    while (i > this.head && (this.seqs[i - 1] as number) > seq) i--;
+    const items = this.items.splice(i);
+    const sizes = this.sizes.splice(i);
+    const seqs = this.seqs.splice(i);
+    for (const size of sizes) this.bytes -= size;
+    if (this.head === this.items.length) this.clear();
+    return { items, seqs, sizes };
   }
 
   clear(): void {
@@ -52,33 +62,4 @@ export class Fifo {
     this.head = 0;
     this.bytes = 0;
   }
-}
-
-/** Queue, worker state and counters of one destination name. */
-export interface Lane {
-  name: string;
-  destination: Destination | null;
-  /** Oldest items, delivered first. */
-  memory: Fifo;
-  /** Overflow waiting for the next spool transaction; newer than everything spooled. */
-  pending: Fifo;
-  state: Exclude<DestinationState, "disabled">;
-  sent: number;
-  retries: number;
-  overflow: number;
-  rejected: number;
-  lastError: string | null;
-  lastSuccessAt: string | null;
-  inFlight: boolean;
-  starting: Promise<void> | null;
-  timer: unknown;
-  timerDue: number;
-  fire: () => void;
-  attempt: number;
-  retryAt: number;
-  /** Enqueue time of the oldest unsent item (or earlier, never later). */
-  oldestAt: number;
-  /** Batch size limit after a 413, and how many items still have to pass under it. */
-  splitCap: number;
-  splitLeft: number;
 }
