@@ -276,9 +276,23 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
     try {
       const signal = AbortSignal.any([lifetime.signal, AbortSignal.timeout(target.timeoutMs)]);
       const res = await doFetch(target.url, { method: "POST", headers, body, signal });
-      return await classifyHttp(res, (status, text) => `${WRITE_FAILED}${status}${text ? ` ${text}` : ""}`);
+      const result = await classifyHttp(res, (status, text) => `${WRITE_FAILED}${status}${text ? ` ${text}` : ""}`);
+      return partialWrite(result, lines.length);
     } catch (error) {
       return networkRetry(error, WRITE_FAILED, target.timeoutMs);
     }
   }
+}
+
+/**
+ * InfluxDB answers a write where only some points failed with "partial write: ... dropped=N": the rest
+ * is stored, so only N items count as dropped; `max-values-per-tag` refusals count as `cardinality`.
+ */
+export function partialWrite(result: SendResult, items: number): SendResult {
+  if (result.kind !== "rejected" && result.kind !== "too_large") return result;
+  const reason = result.error.includes("max-values-per-tag") ? "cardinality" : "rejected";
+  const match = /partial write:.*dropped=(\d+)/s.exec(result.error);
+  if (!match) return reason === "cardinality" ? { ...result, kind: "rejected", reason } : result;
+  const dropped = Math.min(items, Number(match[1]));
+  return { kind: "partial", error: result.error, dropped, reason };
 }

@@ -88,6 +88,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           listening: udp?.listening ?? false,
           address: udp?.address ?? null,
           degraded: outbox.degraded || settings.allowListFailedClosed,
+          problems: outbox.problems(),
           destinations: Object.fromEntries(
             Object.entries(outbox.stats()).map(([name, s]) => [name, s.state]),
           ),
