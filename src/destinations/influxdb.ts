@@ -276,7 +276,10 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
     try {
       const signal = AbortSignal.any([lifetime.signal, AbortSignal.timeout(target.timeoutMs)]);
       const res = await doFetch(target.url, { method: "POST", headers, body, signal });
-      const result = await classifyHttp(res, (status, text) => `${WRITE_FAILED}${status}${text ? ` ${text}` : ""}`);
+      const result = await classifyHttp(
+        res,
+        (status, text) => `${WRITE_FAILED}${status}${text ? ` ${text}` : ""}`,
+      );
       return partialWrite(result, lines.length);
     } catch (error) {
       return networkRetry(error, WRITE_FAILED, target.timeoutMs);

@@ -6,6 +6,7 @@ import {
   createSqliteSpool,
   type Spool,
   SpoolCorruptError,
+  type SpoolFaults,
   type SpoolRemoval,
   type SpoolRow,
 } from "./spool.ts";
@@ -70,6 +71,7 @@ class WatchedSpool implements SpoolFile {
     inner: Spool,
     readonly lock: FileLock,
     readonly now: () => number,
+    readonly faults: SpoolFaults,
   ) {
     this.#inner = inner;
     this.#identity = identity(path);
@@ -123,7 +125,7 @@ class WatchedSpool implements SpoolFile {
       // Already broken.
     }
     const aside = moveAside(this.path, new Date(this.now()));
-    this.#inner = createSqliteSpool(this.path);
+    this.#inner = createSqliteSpool(this.path, this.faults);
     this.#identity = identity(this.path);
     return aside;
   }
@@ -143,7 +145,12 @@ class WatchedSpool implements SpoolFile {
  * not a sound sqlite database is moved aside with a timestamped name, logged, and replaced by an empty
  * spool; a spool that cannot be created at all is logged and gives null (memory-only, degraded).
  */
-export function openSpool(path: string, log: Logger, now: () => number = Date.now): SpoolFile | null {
+export function openSpool(
+  path: string,
+  log: Logger,
+  now: () => number = Date.now,
+  faults: SpoolFaults = {},
+): SpoolFile | null {
   try {
     mkdirSync(dirname(path), { recursive: true });
   } catch (error) {
@@ -156,16 +163,16 @@ export function openSpool(path: string, log: Logger, now: () => number = Date.no
   try {
     let spool: Spool;
     try {
-      spool = createSqliteSpool(path);
+      spool = createSqliteSpool(path, faults);
     } catch (error) {
       if (!isCorrupt(error)) throw error;
       const aside = moveAside(path, new Date(now()));
       log.error(
         `[outbox] spool file ${path} is not a sound sqlite database (${(error as Error).message}): moved aside to ${aside}; its items are lost; starting an empty spool`,
       );
-      spool = createSqliteSpool(path);
+      spool = createSqliteSpool(path, faults);
     }
-    return new WatchedSpool(path, spool, lock, now);
+    return new WatchedSpool(path, spool, lock, now, faults);
   } catch (error) {
     lock.release();
     log.error(`[outbox] cannot use spool file ${path}, running memory-only: ${(error as Error).message}`);

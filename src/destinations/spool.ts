@@ -66,9 +66,15 @@ const INSERT_ROWS = 64;
 type Totals = { items: number; bytes: number };
 type OldestRow = { seq: number; destination: string; bytes: number };
 
+/** A test seam at the spool's write boundary: throwing here acts like sqlite failing that write (e.g. disk full). */
+export interface SpoolFaults {
+  beforeWrite?(op: "append" | "prepend" | "remove" | "evict"): void;
+}
+
 /** The bun:sqlite implementation of {@link Spool}. */
 class SqliteSpool implements Spool {
   readonly #path: string;
+  readonly #faults: SpoolFaults;
   readonly #db: Database;
   readonly #marks: DeliveredMarks;
   readonly #totals = new Map<string, Totals>();
@@ -84,8 +90,9 @@ class SqliteSpool implements Spool {
   readonly #deleteThrough: Statement;
 
   /** Opens (or creates) the database at `path`, checks it and applies delivered marks; throws when it is unusable. */
-  constructor(path: string) {
+  constructor(path: string, faults: SpoolFaults = {}) {
     this.#path = path;
+    this.#faults = faults;
     this.#db = new Database(path, { create: true, strict: true });
     try {
       this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 1000;");
@@ -131,6 +138,7 @@ class SqliteSpool implements Spool {
   append(destination: string, payloads: string[], sizes?: number[]): void {
     const n = payloads.length;
     if (n === 0) return;
+    this.#faults.beforeWrite?.("append");
     this.#applyMarks();
     const sizeOf = (i: number): number => sizes?.[i] ?? Buffer.byteLength(payloads[i] as string);
     let bytes = 0;
@@ -159,6 +167,7 @@ class SqliteSpool implements Spool {
 
   prepend(destination: string, payloads: string[], sizes?: number[]): void {
     if (payloads.length === 0) return;
+    this.#faults.beforeWrite?.("prepend");
     // Marked rows must be gone first: a seq below them would be taken for delivered.
     this.#applyMarks();
     let bytes = 0;
@@ -187,6 +196,7 @@ class SqliteSpool implements Spool {
     const removed = { items: upto.items - before.items, bytes: upto.bytes - before.bytes };
     if (removed.items > 0) {
       try {
+        this.#faults.beforeWrite?.("remove");
         this.#deleteUpto.run(destination, uptoSeq);
         if (this.#marks.size > 0) this.#applyMarks();
       } catch (error) {
@@ -212,6 +222,7 @@ class SqliteSpool implements Spool {
   }
 
   evict(bytes: number): SpoolRemoval[] {
+    this.#faults.beforeWrite?.("evict");
     this.#applyMarks();
     const byDestination = new Map<string, SpoolRemoval>();
     this.#db.transaction(() => {
@@ -293,6 +304,6 @@ export function isDiskFull(error: unknown): boolean {
 }
 
 /** Opens (or creates) the spool database at `path` and checks it (`quick_check`); throws when unusable. */
-export function createSqliteSpool(path: string): Spool {
-  return new SqliteSpool(path);
+export function createSqliteSpool(path: string, faults?: SpoolFaults): Spool {
+  return new SqliteSpool(path, faults);
 }

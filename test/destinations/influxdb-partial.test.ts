@@ -72,10 +72,15 @@ describe("InfluxDB partial writes (reference §9)", () => {
   test("max-values-per-tag refusals count as cardinality and are explained once", async () => {
     await influx.query("CREATE DATABASE card_limit", "");
     const lines: { level: string; msg: string }[] = [];
-    const log = createLogger({ level: "info", format: "json", write: (line) => lines.push(JSON.parse(line)) });
+    const log = createLogger({
+      level: "info",
+      format: "json",
+      write: (line) => lines.push(JSON.parse(line)),
+    });
     const box = createOutbox({ spool: null, log });
     box.attach(destination("card_limit"));
-    const batch = (from: number) => Array.from({ length: 5 }, (_, i) => `user_events,userId=u${from + i} n=1i ${from + i}`);
+    const batch = (from: number) =>
+      Array.from({ length: 5 }, (_, i) => `user_events,userId=u${from + i} n=1i ${from + i}`);
     box.enqueue("influxdb", batch(0));
     await waitUntil(() => (box.stats().influxdb?.queued.memory ?? 1) === 0);
     box.enqueue("influxdb", batch(5));
