@@ -39,7 +39,7 @@ export interface SpoolGuard {
   scheduleFlush(immediate: boolean): void;
   /** Evicts at least `bytes` of the oldest spooled items as overflow; false when nothing was evicted. */
   evictSpool(bytes: number, queueOf: (destination: string) => LaneQueue): boolean;
-  /** Stops the timers (shutdown). */
+  /** Checks the file a last time and stops the timers (shutdown). */
   stop(): void;
   /** Closes the spool. */
   close(): void;
@@ -120,9 +120,18 @@ export function createSpoolGuard(g: SpoolGuardOptions): SpoolGuard {
     problems.push(message);
   }
 
+  /** Checks the file on disk; a lost file is replaced before anything more is written into it. */
+  function verify(): void {
+    const current = spool;
+    if (!current || !("check" in current)) return;
+    const problem = current.check();
+    if (problem !== null) lost(current, problem);
+  }
+
   function flush(): void {
     if (flushTimer !== null) timers.clear(flushTimer);
     flushTimer = null;
+    verify();
     for (const queue of g.queues()) if (!queue.flushPending()) break;
     g.enforceBound();
   }
@@ -131,9 +140,8 @@ export function createSpoolGuard(g: SpoolGuardOptions): SpoolGuard {
     watchTimer = null;
     const current = spool;
     if (!current || g.isStopped()) return;
-    const problem = "check" in current ? current.check() : null;
-    if (problem !== null) lost(current as SpoolFile, problem);
-    else if (current.totalBytes() === 0 && current.fileBytes() > COMPACT_BYTES)
+    verify();
+    if (spool === current && current.totalBytes() === 0 && current.fileBytes() > COMPACT_BYTES)
       access.call((s) => s.compact());
     watchTimer = timers.set(watch, g.options.watchMs);
   }
@@ -163,6 +171,7 @@ export function createSpoolGuard(g: SpoolGuardOptions): SpoolGuard {
       return removals.length > 0;
     },
     stop() {
+      verify();
       if (flushTimer !== null) timers.clear(flushTimer);
       if (watchTimer !== null) timers.clear(watchTimer);
       flushTimer = null;
