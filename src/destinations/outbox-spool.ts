@@ -1,6 +1,6 @@
 import type { Logger } from "../log.ts";
 import type { LaneQueue, SpoolAccess } from "./lane-queue.ts";
-import type { OutboxTimers } from "./outbox.ts";
+import type { OutboxTimers } from "./outbox-types.ts";
 import type { Spool } from "./spool.ts";
 import { isCorrupt, type SpoolFile } from "./spool-file.ts";
 
