@@ -296,6 +296,5 @@ export function partialWrite(result: SendResult, items: number): SendResult {
   const reason = result.error.includes("max-values-per-tag") ? "cardinality" : "rejected";
   const match = /partial write:.*dropped=(\d+)/s.exec(result.error);
   if (!match) return reason === "cardinality" ? { ...result, kind: "rejected", reason } : result;
-  const dropped = Math.min(items, Number(match[1]));
-  return { kind: "partial", error: result.error, dropped, reason };
+  return { kind: "partial", error: result.error, dropped: Math.min(items, Number(match[1])), reason };
 }

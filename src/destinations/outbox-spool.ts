@@ -2,7 +2,8 @@ import type { Logger } from "../log.ts";
 import type { LaneQueue, SpoolAccess } from "./lane-queue.ts";
 import type { OutboxTimers } from "./outbox-types.ts";
 import type { Spool } from "./spool.ts";
-import { isCorrupt, type SpoolFile } from "./spool-file.ts";
+import { isCorrupt } from "./spool-errors.ts";
+import type { SpoolFile } from "./spool-file.ts";
 
 /** A drained spool file bigger than this is compacted so it shrinks. */
 const COMPACT_BYTES = 1024 * 1024;

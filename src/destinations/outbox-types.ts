@@ -1,6 +1,8 @@
 import type { Logger } from "../log.ts";
 import type { DestinationStats } from "../stats.ts";
 import type { Destination } from "./destination.ts";
+import type { Batch, LaneQueue } from "./lane-queue.ts";
+import type { LaneSchedule } from "./schedule.ts";
 import type { Spool } from "./spool.ts";
 import type { SpoolFile } from "./spool-file.ts";
 
@@ -73,3 +75,54 @@ export const defaultTimers: OutboxTimers = {
   },
   clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
+
+/** One destination name: its queue, its schedule, and the timer and request in flight. */
+export interface Lane {
+  queue: LaneQueue;
+  schedule: LaneSchedule;
+  destination: Destination | null;
+  inFlight: Batch | null;
+  /** A send has been pending longer than `writeThroughMs`: write through until the next success. */
+  slow: boolean;
+  starting: Promise<void> | null;
+  timer: unknown;
+  timerDue: number;
+  fire: () => void;
+}
+
+/** Options with every default applied. */
+export type ResolvedOptions = Required<Omit<OutboxOptions, "spool" | "spoolFailed">>;
+
+/** Applies the defaults documented on {@link OutboxOptions}. */
+export function withDefaults(options: OutboxOptions): ResolvedOptions {
+  return {
+    memoryItems: Math.max(1, options.memoryItems ?? 10_000),
+    maxBytes: options.maxBytes ?? 268_435_456,
+    log: options.log,
+    now: options.now ?? Date.now,
+    random: options.random ?? Math.random,
+    backoffScale: options.backoffScale ?? 1,
+    timers: options.timers ?? defaultTimers,
+    spoolFlushMs: options.spoolFlushMs ?? 50,
+    spoolFlushItems: options.spoolFlushItems ?? 1000,
+    writeThroughMs: options.writeThroughMs ?? 1000,
+    watchMs: options.watchMs ?? 2000,
+  };
+}
+
+/** A lane's figures for /api/stats, or null for a detached lane with nothing left. */
+export function laneStats(lane: Lane): DestinationStats | null {
+  const { queue, schedule } = lane;
+  const spool = queue.spoolCount + queue.stranded;
+  if (!lane.destination && queue.memoryCount + spool === 0) return null;
+  return {
+    state: lane.destination ? schedule.state : "disabled",
+    queued: { memory: queue.memoryCount, spool },
+    enqueued: queue.enqueued,
+    sent: queue.sent,
+    retries: schedule.retries,
+    dropped: { ...queue.dropped },
+    lastError: schedule.lastError,
+    lastSuccessAt: schedule.lastSuccessAt === null ? null : new Date(schedule.lastSuccessAt).toISOString(),
+  };
+}

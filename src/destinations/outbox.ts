@@ -1,30 +1,23 @@
 import type { DestinationStats } from "../stats.ts";
 import type { Destination, SendResult } from "./destination.ts";
-import { type Batch, LaneQueue, type SpoolAccess } from "./lane-queue.ts";
+import { LaneQueue, type SpoolAccess } from "./lane-queue.ts";
 import { createSpoolGuard, type SpoolGuard } from "./outbox-spool.ts";
-import { defaultTimers, type Outbox, type OutboxOptions } from "./outbox-types.ts";
+import {
+  type Lane,
+  laneStats,
+  type Outbox,
+  type OutboxOptions,
+  type ResolvedOptions,
+  withDefaults,
+} from "./outbox-types.ts";
 import { LaneSchedule } from "./schedule.ts";
 
 export type { Outbox, OutboxOptions, OutboxTimers } from "./outbox-types.ts";
 
-/** One destination name: its queue, its schedule, and the timer and request in flight. */
-interface Lane {
-  queue: LaneQueue;
-  schedule: LaneSchedule;
-  destination: Destination | null;
-  inFlight: Batch | null;
-  /** A send has been pending longer than `writeThroughMs`: write through until the next success. */
-  slow: boolean;
-  starting: Promise<void> | null;
-  timer: unknown;
-  timerDue: number;
-  fire: () => void;
-}
-
 /** The outbox: owns the timers, the global byte bound and the lanes; see {@link Outbox}. */
 class OutboxImpl implements Outbox {
   readonly #lanes = new Map<string, Lane>();
-  readonly #o: Required<Omit<OutboxOptions, "spool" | "spoolFailed">>;
+  readonly #o: ResolvedOptions;
   readonly #guard: SpoolGuard;
   #seq = 0;
   #draining = false;
@@ -32,19 +25,7 @@ class OutboxImpl implements Outbox {
   #onDrained: (() => void) | null = null;
 
   constructor(options: OutboxOptions) {
-    this.#o = {
-      memoryItems: Math.max(1, options.memoryItems ?? 10_000),
-      maxBytes: options.maxBytes ?? 268_435_456,
-      log: options.log,
-      now: options.now ?? Date.now,
-      random: options.random ?? Math.random,
-      backoffScale: options.backoffScale ?? 1,
-      timers: options.timers ?? defaultTimers,
-      spoolFlushMs: options.spoolFlushMs ?? 50,
-      spoolFlushItems: options.spoolFlushItems ?? 1000,
-      writeThroughMs: options.writeThroughMs ?? 1000,
-      watchMs: options.watchMs ?? 2000,
-    };
+    this.#o = withDefaults(options);
     this.#guard = createSpoolGuard({
       spool: options.spool,
       failed: options.spoolFailed ?? false,
@@ -81,11 +62,7 @@ class OutboxImpl implements Outbox {
       const starting = this.#start(destination);
       lane.starting = starting;
       // A slow start (InfluxDB down while the database is checked) writes through like a failure.
-      if (this.#guard.access.spool !== null)
-        this.#o.timers.set(
-          () => lane.starting === starting && this.#writeThrough(lane),
-          this.#o.writeThroughMs,
-        );
+      this.#whenSlow(lane, () => lane.starting === starting);
       void starting.then(() => {
         if (lane.starting === starting) lane.starting = null;
         this.#schedule(lane, this.#o.now());
@@ -112,7 +89,9 @@ class OutboxImpl implements Outbox {
     const now = this.#o.now();
     const queue = lane.queue;
     if (queue.waiting === 0) lane.schedule.oldestAt = now;
-    const toSpool = this.#writesThrough(lane);
+    // While the destination is not delivering (down, backing off, slow), new items go to disk at once.
+    const toSpool =
+      lane.destination !== null && (lane.schedule.state !== "up" || lane.starting !== null || lane.slow);
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as string;
       queue.add(item, this.#seq++, Buffer.byteLength(item), this.#o.memoryItems, toSpool);
@@ -129,20 +108,8 @@ class OutboxImpl implements Outbox {
   stats(): Record<string, DestinationStats> {
     const out: Record<string, DestinationStats> = {};
     for (const lane of this.#lanes.values()) {
-      const { queue, schedule } = lane;
-      const spool = queue.spoolCount + queue.stranded;
-      if (!lane.destination && queue.memoryCount + spool === 0) continue;
-      out[queue.name] = {
-        state: lane.destination ? schedule.state : "disabled",
-        queued: { memory: queue.memoryCount, spool },
-        enqueued: queue.enqueued,
-        sent: queue.sent,
-        retries: schedule.retries,
-        dropped: { ...queue.dropped },
-        lastError: schedule.lastError,
-        lastSuccessAt:
-          schedule.lastSuccessAt === null ? null : new Date(schedule.lastSuccessAt).toISOString(),
-      };
+      const stats = laneStats(lane);
+      if (stats) out[lane.queue.name] = stats;
     }
     return out;
   }
@@ -150,8 +117,7 @@ class OutboxImpl implements Outbox {
   async flush(timeoutMs: number): Promise<{ lost: number }> {
     if (this.#stopped) return { lost: 0 };
     this.#draining = true;
-    // Every outbox timer is unref'd: once UDP and the API are closed at shutdown, nothing else keeps
-    // the process alive, and it would exit before the deadline without spooling anything.
+    // Outbox timers are unref'd: without this the process would exit before the deadline, spooling nothing.
     const keepAlive = setInterval(() => {}, 60_000);
     await new Promise<void>((resolve) => {
       const deadline = this.#o.timers.set(() => this.#onDrained?.(), timeoutMs);
@@ -206,10 +172,10 @@ class OutboxImpl implements Outbox {
     }
   }
 
-  /** True while the destination is not delivering (down, backing off, slow to start): new items go to disk at once. */
-  #writesThrough(lane: Lane): boolean {
-    if (this.#guard.access.spool === null || !lane.destination) return false;
-    return lane.schedule.state !== "up" || lane.starting !== null || lane.slow;
+  /** Turns write-through on if `pending()` still holds after `writeThroughMs`; null without a spool. */
+  #whenSlow(lane: Lane, pending: () => boolean): unknown {
+    if (this.#guard.access.spool === null) return null;
+    return this.#o.timers.set(() => pending() && this.#writeThrough(lane), this.#o.writeThroughMs);
   }
 
   /** Turns write-through on for a lane: its memory items not in flight go to the spool. */
@@ -259,13 +225,7 @@ class OutboxImpl implements Outbox {
     const startedAt = this.#o.now();
     const leftover = lane.queue.waiting > batch.items.length;
     lane.inFlight = batch;
-    const slow =
-      this.#guard.access.spool === null
-        ? null
-        : this.#o.timers.set(
-            () => lane.inFlight === batch && this.#writeThrough(lane),
-            this.#o.writeThroughMs,
-          );
+    const slow = this.#whenSlow(lane, () => lane.inFlight === batch);
     let result: SendResult;
     try {
       result = await destination.send(batch.items);
@@ -302,12 +262,12 @@ class OutboxImpl implements Outbox {
   }
 
   #reportOrphans(): void {
-    for (const lane of this.#lanes.values()) {
-      const spooled = lane.queue.spoolCount;
-      if (lane.destination || spooled === 0) continue;
-      this.#o.log.warn(
-        `[outbox] ${spooled} spooled items for ${lane.queue.name}, which is not configured; keeping them`,
-      );
+    for (const { destination, queue } of this.#lanes.values()) {
+      const n = queue.spoolCount;
+      if (!destination && n > 0)
+        this.#o.log.warn(
+          `[outbox] ${n} spooled items for ${queue.name}, which is not configured; keeping them`,
+        );
     }
   }
 
@@ -325,10 +285,8 @@ class OutboxImpl implements Outbox {
     for (const lane of this.#lanes.values()) this.#clearTimer(lane);
     this.#guard.stop();
     let lost = 0;
-    for (const lane of this.#lanes.values()) {
-      // Memory items are older than the lane's spooled ones, so they go in front.
-      if (lane.queue.flushPending()) lane.queue.spillMemory(-1);
-    }
+    // Memory items are older than the lane's spooled ones, so they go in front.
+    for (const lane of this.#lanes.values()) if (lane.queue.flushPending()) lane.queue.spillMemory(-1);
     for (const lane of this.#lanes.values()) lost += lane.queue.discardMemory();
     if (lost > 0)
       this.#o.log.error(`[outbox] shutdown: ${lost} undelivered items could not be spooled and are lost`);

@@ -2,14 +2,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statS
 import { dirname } from "node:path";
 import type { Logger } from "../log.ts";
 import { type FileLock, lockFile } from "./file-lock.ts";
-import {
-  createSqliteSpool,
-  type Spool,
-  SpoolCorruptError,
-  type SpoolFaults,
-  type SpoolRemoval,
-  type SpoolRow,
-} from "./spool.ts";
+import { createSqliteSpool, type Spool, type SpoolRemoval, type SpoolRow } from "./spool.ts";
+import { isCorrupt, type SpoolFaults } from "./spool-errors.ts";
 
 /** A spool backed by a file that is watched and can be replaced when it was tampered with. */
 export interface SpoolFile extends Spool {
@@ -178,16 +172,4 @@ export function openSpool(
     log.error(`[outbox] cannot use spool file ${path}, running memory-only: ${(error as Error).message}`);
     return null;
   }
-}
-
-/** True for errors that mean the file's content is bad, rather than the disk or permissions. */
-export function isCorrupt(error: unknown): boolean {
-  const e = error as { code?: string } | null;
-  return (
-    error instanceof SpoolCorruptError ||
-    e?.code === "SQLITE_CORRUPT" ||
-    e?.code === "SQLITE_NOTADB" ||
-    (e?.code?.startsWith("SQLITE_IOERR") ?? false) ||
-    (e?.code?.startsWith("SQLITE_READONLY") ?? false)
-  );
 }

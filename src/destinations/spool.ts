@@ -1,5 +1,6 @@
 import { Database, type Statement } from "bun:sqlite";
 import { statSync } from "node:fs";
+import { isDiskFull, SpoolCorruptError, type SpoolFaults } from "./spool-errors.ts";
 import { DeliveredMarks } from "./spool-marks.ts";
 
 /** One spooled item as read back for delivery. */
@@ -65,11 +66,6 @@ const INSERT_ROWS = 64;
 
 type Totals = { items: number; bytes: number };
 type OldestRow = { seq: number; destination: string; bytes: number };
-
-/** A test seam at the spool's write boundary: throwing here acts like sqlite failing that write (e.g. disk full). */
-export interface SpoolFaults {
-  beforeWrite?(op: "append" | "prepend" | "remove" | "evict"): void;
-}
 
 /** The bun:sqlite implementation of {@link Spool}. */
 class SqliteSpool implements Spool {
@@ -292,15 +288,6 @@ class SqliteSpool implements Spool {
     if (totals.items <= 0) this.#totals.delete(destination);
     else this.#totals.set(destination, totals);
   }
-}
-
-/** The spool file is not a usable sqlite database (failed `quick_check`, bad header). */
-export class SpoolCorruptError extends Error {}
-
-/** True for sqlite's "database or disk is full" (SQLITE_FULL). */
-export function isDiskFull(error: unknown): boolean {
-  const e = error as { code?: string; message?: string } | null;
-  return e?.code === "SQLITE_FULL" || /disk is full|ENOSPC/i.test(e?.message ?? "");
 }
 
 /** Opens (or creates) the spool database at `path` and checks it (`quick_check`); throws when unusable. */
