@@ -43,10 +43,21 @@ export class Fifo {
     return this.items.slice(this.head);
   }
 
-  /** Removes and returns the items whose sequence number is above `seq` (the newest end). */
-  takeAfter(seq: number): { items: string[]; seqs: number[]; sizes: number[] } {
+  /** Copies of the items whose sequence number is above `seq` (the newest end), with their sizes. */
+  after(seq: number): { items: string[]; sizes: number[] } {
+    const i = this.#indexAfter(seq);
+    return { items: this.items.slice(i), sizes: this.sizes.slice(i) };
+  }
+
+  #indexAfter(seq: number): number {
     let i = this.items.length;
     while (i > this.head && (this.seqs[i - 1] as number) > seq) i--;
+    return i;
+  }
+
+  /** Removes and returns the items whose sequence number is above `seq` (the newest end). */
+  takeAfter(seq: number): { items: string[]; seqs: number[]; sizes: number[] } {
+    const i = this.#indexAfter(seq);
     const items = this.items.splice(i);
     const sizes = this.sizes.splice(i);
     const seqs = this.seqs.splice(i);

@@ -186,17 +186,15 @@ export class LaneQueue {
   /** Moves memory items newer than `afterSeq` (those not in flight) in front of the spooled ones; false when the spool failed. */
   spillMemory(afterSeq: number): boolean {
     if (this.#memory.length === 0 || this.#store.spool === null) return true;
-    const { items, seqs, sizes } = this.#memory.takeAfter(afterSeq);
+    const { items, sizes } = this.#memory.after(afterSeq);
     if (items.length === 0) return true;
     const written = this.#store.call((spool) => {
       spool.prepend(this.name, items, sizes);
       return true;
     });
-    if (written !== undefined) return true;
-    // The items were taken off memory; put them back in order (they are newer than what stayed).
-    for (let i = 0; i < items.length; i++)
-      this.#memory.push(items[i] as string, seqs[i] as number, sizes[i] as number);
-    return false;
+    // Taken off memory only once committed, so a failure leaves memory (and its order) as it was.
+    if (written !== undefined) this.#memory.takeAfter(afterSeq);
+    return written !== undefined;
   }
 
   /** After the spool failed: pending items go back to memory, behind it, keeping the order. */

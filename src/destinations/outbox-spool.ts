@@ -69,7 +69,11 @@ export function createSpoolGuard(g: SpoolGuardOptions): SpoolGuard {
       try {
         return op(current);
       } catch (error) {
-        if (isCorrupt(error) && "recreate" in current) lost(current, `failed: ${(error as Error).message}`);
+        // A file deleted or damaged meanwhile is lost, whatever error the write gave.
+        const problem = "check" in current ? current.check() : null;
+        if (problem !== null) lost(current as SpoolFile, problem);
+        else if (isCorrupt(error) && "recreate" in current)
+          lost(current, `failed: ${(error as Error).message}`);
         else memoryOnly(current, error as Error);
         return undefined;
       }
