@@ -3,7 +3,10 @@
  * MQTT on, and prints RSS, open file descriptors, spool file size, `/health` latency (event-loop lag
  * as a client sees it) and delivery counts every 10 s, then a summary with the trend of each figure.
  *
- *   npm run soak -- [--minutes 10] [--rate 200] [--source] [--outage-every 0]
+ *   npm run soak -- [--minutes 10] [--rate 200] [--users 500] [--source] [--outage-every 0]
+ *
+ * Events cycle through `--users` user ids, as at a real site (a unique user per event would measure the
+ * session table growing, not the receiver).
  *
  * `--source` runs `bun src/main.ts` instead of `dist/sense-events-linux-x64` (built when missing).
  * `--outage-every N` stops InfluxDB for 20 s every N minutes, so the spool fills and drains.
@@ -22,11 +25,13 @@ const { values: args } = parseArgs({
     rate: { type: "string", default: "200" },
     source: { type: "boolean", default: false },
     "outage-every": { type: "string", default: "0" },
+    users: { type: "string", default: "500" },
   },
 });
 const minutes = Number(args.minutes);
 const rate = Number(args.rate);
 const outageEvery = Number(args["outage-every"]);
+const users = Number(args.users);
 const root = resolve(import.meta.dir, "..");
 const binary = join(root, "dist", "sense-events-linux-x64");
 if (!args.source && !existsSync(binary)) {
@@ -67,7 +72,7 @@ const endAt = started + minutes * 60_000;
 const sending = (async () => {
   while (performance.now() < endAt) {
     const due = Math.floor(((performance.now() - started) / 1000) * rate);
-    while (sent < due) socket.send(Buffer.from(numberedDatagram(sent++)), config.udpPort, "127.0.0.1");
+    while (sent < due) socket.send(Buffer.from(numberedDatagram(sent++ % users)), config.udpPort, "127.0.0.1");
     await Bun.sleep(10);
   }
 })();
