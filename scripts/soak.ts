@@ -72,7 +72,8 @@ const endAt = started + minutes * 60_000;
 const sending = (async () => {
   while (performance.now() < endAt) {
     const due = Math.floor(((performance.now() - started) / 1000) * rate);
-    while (sent < due) socket.send(Buffer.from(numberedDatagram(sent++ % users)), config.udpPort, "127.0.0.1");
+    while (sent < due)
+      socket.send(Buffer.from(numberedDatagram(sent++ % users)), config.udpPort, "127.0.0.1");
     await Bun.sleep(10);
   }
 })();

@@ -90,21 +90,22 @@ class SqliteSpool implements Spool {
     this.#path = path;
     this.#faults = faults;
     this.#db = new Database(path, { create: true, strict: true });
+    let marks: DeliveredMarks | undefined;
     try {
       this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 1000;");
-      const check = this.#db.query<{ quick_check: string }, []>("PRAGMA quick_check(1)").get();
+      const check = once<{ quick_check: string }>(this.#db, "PRAGMA quick_check(1)")[0];
       if (check?.quick_check !== "ok") throw new SpoolCorruptError(`quick_check: ${check?.quick_check}`);
       this.#db.exec(SCHEMA);
       this.#deleteUpto = this.#db.prepare("DELETE FROM outbox WHERE destination = ? AND seq <= ?");
-      this.#marks = new DeliveredMarks(`${path}-delivered`);
+      marks = new DeliveredMarks(`${path}-delivered`);
+      this.#marks = marks;
       this.#applyMarks();
       // The header on disk then holds the page count the integrity watch compares the file size with.
       this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-      const rows = this.#db
-        .query<{ destination: string; items: number; bytes: number }, []>(
-          "SELECT destination, COUNT(*) AS items, COALESCE(SUM(bytes), 0) AS bytes FROM outbox GROUP BY destination",
-        )
-        .all();
+      const rows = once<{ destination: string; items: number; bytes: number }>(
+        this.#db,
+        "SELECT destination, COUNT(*) AS items, COALESCE(SUM(bytes), 0) AS bytes FROM outbox GROUP BY destination",
+      );
       for (const row of rows) {
         this.#totals.set(row.destination, { items: row.items, bytes: row.bytes });
         this.#bytes += row.bytes;
@@ -126,6 +127,7 @@ class SqliteSpool implements Spool {
       this.#oldest = this.#db.prepare("SELECT seq, destination, bytes FROM outbox ORDER BY seq LIMIT ?");
       this.#deleteThrough = this.#db.prepare("DELETE FROM outbox WHERE seq <= ?");
     } catch (error) {
+      marks?.close();
       this.#db.close();
       throw error;
     }
@@ -267,6 +269,19 @@ class SqliteSpool implements Spool {
   }
 
   close(): void {
+    // Unfinalized statements would keep the file open after close (sqlite3_close_v2), e.g. on a tmpfs to unmount.
+    for (const statement of [
+      this.#insert,
+      this.#insertMany,
+      this.#insertAt,
+      this.#minSeq,
+      this.#peek,
+      this.#sumUpto,
+      this.#deleteUpto,
+      this.#oldest,
+      this.#deleteThrough,
+    ])
+      statement.finalize();
     this.#db.close();
     this.#marks.close();
   }
@@ -287,6 +302,16 @@ class SqliteSpool implements Spool {
     this.#bytes += bytes;
     if (totals.items <= 0) this.#totals.delete(destination);
     else this.#totals.set(destination, totals);
+  }
+}
+
+/** Runs a query once and finalizes it (a cached `db.query` would keep the file open after close). */
+function once<T>(db: Database, sql: string): T[] {
+  const statement = db.prepare<T, []>(sql);
+  try {
+    return statement.all();
+  } finally {
+    statement.finalize();
   }
 }
 
