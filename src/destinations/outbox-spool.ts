@@ -8,6 +8,10 @@ import type { SpoolFile } from "./spool-file.ts";
 /** A drained spool file bigger than this is compacted so it shrinks. */
 const COMPACT_BYTES = 1024 * 1024;
 
+function isFile(spool: Spool): spool is SpoolFile {
+  return "recreate" in spool;
+}
+
 /** Options for {@link createSpoolGuard}. */
 export interface SpoolGuardOptions {
   spool: Spool | SpoolFile | null;
@@ -54,6 +58,8 @@ export function createSpoolGuard(g: SpoolGuardOptions): SpoolGuard {
   let flushTimer: unknown = null;
   let flushImmediate = false;
   let watchTimer: unknown = null;
+  let suspended: SpoolFile | null = null;
+  let suspendedProblem = "";
   const problems: string[] = g.failed ? ["the spool file could not be opened: running memory-only"] : [];
 
   const access = {
@@ -105,7 +111,7 @@ export function createSpoolGuard(g: SpoolGuardOptions): SpoolGuard {
     problems.push(`${new Date(now()).toISOString()}: ${message}`);
   }
 
-  /** A write failed (disk full, permissions): keep what is on disk for the next start and carry on in memory. */
+  /** A write failed (disk full, permissions): keep what is on disk, carry on in memory, and retry the file on each watch. */
   function memoryOnly(current: Spool, error: Error): void {
     let kept = 0;
     for (const queue of g.queues()) {
@@ -115,14 +121,39 @@ export function createSpoolGuard(g: SpoolGuardOptions): SpoolGuard {
     }
     spool = null;
     generation++;
-    try {
-      current.close();
-    } catch {
-      // Already broken.
+    if (isFile(current)) {
+      current.suspend();
+      suspended = current;
+    } else {
+      try {
+        current.close();
+      } catch {
+        // Already broken.
+      }
     }
-    const message = `spool failed, continuing memory-only: ${error.message}; ${kept} spooled items stay on disk for the next start`;
-    log.error(`[outbox] ${message}`);
-    problems.push(message);
+    const message = `spool failed, continuing memory-only: ${error.message}; ${kept} spooled items stay on disk`;
+    // A disk that stays full fails again after each resume: say it once per outage.
+    if (!problems.includes(message)) log.error(`[outbox] ${message}`);
+    suspendedProblem = message;
+    if (!problems.includes(message)) problems.push(message);
+  }
+
+  /** Reopens a suspended spool once its file can be used again; its kept items are then delivered. */
+  function resume(): void {
+    const file = suspended;
+    if (!file) return;
+    try {
+      file.resume();
+    } catch {
+      return;
+    }
+    suspended = null;
+    spool = file;
+    generation++;
+    for (const queue of g.queues()) queue.stranded = 0;
+    const index = problems.indexOf(suspendedProblem);
+    if (index >= 0) problems.splice(index, 1);
+    log.info(`[outbox] spool file ${file.path} is writable again`);
   }
 
   /** Checks the file on disk; a lost file is replaced before anything more is written into it. */
@@ -143,12 +174,14 @@ export function createSpoolGuard(g: SpoolGuardOptions): SpoolGuard {
 
   function watch(): void {
     watchTimer = null;
+    if (g.isStopped()) return;
+    if (!spool) resume();
+    watchTimer = timers.set(watch, g.options.watchMs);
     const current = spool;
-    if (!current || g.isStopped()) return;
+    if (!current) return;
     verify();
     if (spool === current && current.totalBytes() === 0 && current.fileBytes() > COMPACT_BYTES)
       access.call((s) => s.compact());
-    watchTimer = timers.set(watch, g.options.watchMs);
   }
   if (spool) watchTimer = timers.set(watch, g.options.watchMs);
 
@@ -185,7 +218,7 @@ export function createSpoolGuard(g: SpoolGuardOptions): SpoolGuard {
     close() {
       guard.stop();
       try {
-        spool?.close();
+        (spool ?? suspended)?.close();
       } catch {
         // Closing is best effort: the data is already committed.
       }

@@ -13,6 +13,10 @@ export interface SpoolFile extends Spool {
   check(): string | null;
   /** Closes the database, moves its files aside with a timestamped name and starts an empty spool; returns the new name. */
   recreate(): string;
+  /** Closes the database after a failed write (disk full) but keeps the lock, so `resume` can reopen it. */
+  suspend(): void;
+  /** Reopens a suspended spool (applying delivered marks); throws while it still cannot be used. */
+  resume(): void;
 }
 
 const HEADER = "SQLite format 3\0";
@@ -122,6 +126,19 @@ class WatchedSpool implements SpoolFile {
     this.#inner = createSqliteSpool(this.path, this.faults);
     this.#identity = identity(this.path);
     return aside;
+  }
+
+  suspend(): void {
+    try {
+      this.#inner.close();
+    } catch {
+      // Already broken.
+    }
+  }
+
+  resume(): void {
+    this.#inner = createSqliteSpool(this.path, this.faults);
+    this.#identity = identity(this.path);
   }
 
   close(): void {

@@ -179,6 +179,41 @@ describe("full disk (reference §9)", () => {
   });
 });
 
+describe("full disk, then space returns in the same run (reference §9)", () => {
+  test("the spool is reopened, its kept items delivered and /health no longer degraded", async () => {
+    let full = false;
+    const faults = {
+      beforeWrite() {
+        if (full) throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
+      },
+    };
+    let mode: SendResult["kind"] = "retry";
+    const d = destination(() => mode);
+    const box = createOutbox({
+      spool: openSpool(path, silentLogger, Date.now, faults),
+      memoryItems: 1,
+      log: silentLogger,
+      backoffScale: 0.01,
+      watchMs: 50,
+    });
+    boxes.push(box);
+    box.attach(d.d);
+    box.enqueue("influxdb", items(0, 20));
+    await until(() => box.stats().influxdb?.queued.spool === 20);
+    full = true;
+    box.enqueue("influxdb", items(20, 25));
+    await until(() => box.degraded);
+    expect(box.stats().influxdb?.queued).toStrictEqual({ memory: 5, spool: 20 });
+    expect(identity(box)).toBe(true);
+    full = false;
+    await until(() => !box.degraded);
+    mode = "ok";
+    await until(() => d.delivered.length === 25);
+    expect(new Set(d.delivered).size).toBe(25);
+    expect(identity(box)).toBe(true);
+  });
+});
+
 describe("lock", () => {
   test("the spool folder is created and a second open of the same file throws, naming it", () => {
     const nested = join(dir, "a", "b", "outbox.sqlite");
