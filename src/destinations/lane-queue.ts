@@ -120,22 +120,9 @@ export class LaneQueue {
   takeBatch(cap: number, maxBytes: number): Batch | null {
     // Overflow still waiting for its transaction is next in line once nothing is spooled before it.
     if (this.#pending.length > 0 && this.spoolCount === 0) this.flushPending();
-    const items: string[] = [];
-    let bytes = 0;
-    let full = false;
-    let lastMemSeq = -1;
+    const { items, bytes: memoryBytes, lastSeq: lastMemSeq, full } = this.#memory.batch(cap, maxBytes);
+    let bytes = memoryBytes;
     let lastSpoolSeq: number | null = null;
-    const memory = this.#memory;
-    for (let i = memory.head; i < memory.items.length && items.length < cap; i++) {
-      const size = memory.sizes[i] as number;
-      if (items.length > 0 && bytes + size > maxBytes) {
-        full = true;
-        break;
-      }
-      items.push(memory.items[i] as string);
-      bytes += size;
-      lastMemSeq = memory.seqs[i] as number;
-    }
     if (!full && items.length < cap && this.spoolCount > 0) {
       for (const row of this.#store.call((spool) => spool.peek(this.name, cap - items.length)) ?? []) {
         const size = Buffer.byteLength(row.payload);
@@ -175,7 +162,8 @@ export class LaneQueue {
     const pending = this.#pending;
     if (pending.length === 0) return true;
     const written = this.#store.call((spool) => {
-      spool.append(this.name, pending.view(), pending.sizes.slice(pending.head));
+      const { items, sizes } = pending.view();
+      spool.append(this.name, items, sizes);
       return true;
     });
     if (written === undefined) return false;
@@ -199,11 +187,7 @@ export class LaneQueue {
 
   /** After the spool failed: pending items go back to memory, behind it, keeping the order. */
   unspoolPending(): void {
-    const pending = this.#pending;
-    for (let i = pending.head; i < pending.items.length; i++) {
-      this.#memory.push(pending.items[i] as string, pending.seqs[i] as number, pending.sizes[i] as number);
-    }
-    pending.clear();
+    this.#pending.moveTo(this.#memory);
   }
 
   /** Counts `items` spooled items as lost with the spool file. */
