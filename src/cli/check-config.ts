@@ -2,6 +2,7 @@ import { lookup } from "node:dns/promises";
 import { featureSummary } from "../config/features.ts";
 import { EXIT_CONFIG, formatConfigIssue, loadConfigFile } from "../config/load.ts";
 import { checkAllowList, type ResolveHost } from "../config/sources.ts";
+import { cardinalityHint } from "./cardinality-hint.ts";
 
 /** Where `check-config` writes, and how it resolves allow-list hostnames (injectable for tests). */
 export interface CheckConfigIo {
@@ -39,6 +40,8 @@ export async function checkConfig(path: string, io: CheckConfigIo): Promise<numb
       );
   }
   for (const warning of warnings) io.err(`warning: ${warning}`);
+  const hint = cardinalityHint(config);
+  if (hint !== null) io.err(hint);
   io.out(featureSummary(config));
   return 0;
 }

@@ -62,6 +62,7 @@ export function buildDestinations(config: Config, features: ActiveFeatures, log:
         v3WriteApi: se.influxdb.v3WriteApi,
       },
       uaTagPrefix: se.influxdb.uaTagPrefix,
+      userTags: se.influxdb.userTags,
       tags,
       log,
     });

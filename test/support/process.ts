@@ -5,12 +5,13 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 
+/** The shared fixtures directory; an alias of {@link SHARED_FIXTURES} kept for tests written before it. */
+export { SHARED_FIXTURES as FIXTURES } from "./fixtures.ts";
+
 /** The repository root. */
 export const ROOT = resolve(import.meta.dir, "../..");
 /** The pinned bun binary. */
 export const BUN = join(ROOT, "node_modules/.bin/bun");
-/** The shared fixtures directory (/work/shared/fixtures). */
-export const FIXTURES = join(import.meta.dir, "../../../shared/fixtures");
 
 /** A temporary directory that `cleanup()` removes. */
 export interface TempDir {
