@@ -2,6 +2,7 @@ import type { DeliverableEvent } from "../events/event.ts";
 import type { Logger } from "../log.ts";
 import type { Destination, SendResult } from "./destination.ts";
 import { classifyHttp, ERROR_BODY_CHARS, networkRetry } from "./http-result.ts";
+import { partialWrite } from "./influx-partial.ts";
 import { createUserEventSerializer, type InfluxVersion, type StaticTag } from "./line-protocol.ts";
 
 /** Options for {@link influxDestination}, taken from `influxdbConfig` and `sense-events.influxdb` (spec §10.1). */
@@ -288,16 +289,4 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
       return networkRetry(error, WRITE_FAILED, target.timeoutMs);
     }
   }
-}
-
-/**
- * InfluxDB answers a write where only some points failed with "partial write: ... dropped=N": the rest
- * is stored, so only N items count as dropped; `max-values-per-tag` refusals count as `cardinality`.
- */
-export function partialWrite(result: SendResult, items: number): SendResult {
-  if (result.kind !== "rejected" && result.kind !== "too_large") return result;
-  const reason = result.error.includes("max-values-per-tag") ? "cardinality" : "rejected";
-  const match = /partial write:.*dropped=(\d+)/s.exec(result.error);
-  if (!match) return reason === "cardinality" ? { ...result, kind: "rejected", reason } : result;
-  return { kind: "partial", error: result.error, dropped: Math.min(items, Number(match[1])), reason };
 }

@@ -2,54 +2,9 @@ import { Database, type Statement } from "bun:sqlite";
 import { statSync } from "node:fs";
 import { isDiskFull, SpoolCorruptError, type SpoolFaults } from "./spool-errors.ts";
 import { DeliveredMarks } from "./spool-marks.ts";
+import type { Spool, SpoolRemoval, SpoolRow } from "./spool-types.ts";
 
-/** One spooled item as read back for delivery. */
-export interface SpoolRow {
-  seq: number;
-  payload: string;
-}
-
-/** Items and payload bytes removed from the spool for one destination. */
-export interface SpoolRemoval {
-  destination: string;
-  items: number;
-  bytes: number;
-}
-
-/**
- * The durable part of the outbox (spec §9): one sqlite table shared by every destination, ordered
- * by `seq`. Counts and byte totals are cached in memory, so the read-only methods are O(1).
- * Every method may throw a sqlite error (disk full, file removed); the outbox turns that into
- * memory-only operation.
- */
-export interface Spool {
-  /** Appends items for `destination` after everything already spooled, in one transaction; `sizes` are their UTF-8 bytes when known. */
-  append(destination: string, payloads: string[], sizes?: number[]): void;
-  /** Inserts items before everything already spooled (memory items spilled), keeping their order. */
-  prepend(destination: string, payloads: string[], sizes?: number[]): void;
-  /** The first `n` items of `destination`, in enqueue order. */
-  peek(destination: string, n: number): SpoolRow[];
-  /**
-   * Removes the items of `destination` with `seq <= uptoSeq` (after delivery). When the disk is too
-   * full to delete, records a delivered mark instead (a write in place, needing no space): marked rows
-   * are never read again, and are deleted before the next write or at the next open.
-   */
-  remove(destination: string, uptoSeq: number): SpoolRemoval;
-  /** Items spooled for `destination`. */
-  count(destination: string): number;
-  /** Destinations that have spooled items. */
-  destinations(): string[];
-  /** Payload bytes spooled over all destinations. */
-  totalBytes(): number;
-  /** Removes the globally oldest items until at least `bytes` payload bytes are freed, in one transaction. */
-  evict(bytes: number): SpoolRemoval[];
-  /** Releases the free pages of an empty spool so the file shrinks after draining. */
-  compact(): void;
-  /** Bytes of the database file and its WAL on disk. */
-  fileBytes(): number;
-  /** Closes the database. */
-  close(): void;
-}
+export type { Spool, SpoolRemoval, SpoolRow } from "./spool-types.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS outbox (
@@ -71,6 +26,7 @@ type OldestRow = { seq: number; destination: string; bytes: number };
 class SqliteSpool implements Spool {
   readonly #path: string;
   readonly #faults: SpoolFaults;
+  readonly #statements: Statement[] = [];
   readonly #db: Database;
   readonly #marks: DeliveredMarks;
   readonly #totals = new Map<string, Totals>();
@@ -96,7 +52,7 @@ class SqliteSpool implements Spool {
       const check = once<{ quick_check: string }>(this.#db, "PRAGMA quick_check(1)")[0];
       if (check?.quick_check !== "ok") throw new SpoolCorruptError(`quick_check: ${check?.quick_check}`);
       this.#db.exec(SCHEMA);
-      this.#deleteUpto = this.#db.prepare("DELETE FROM outbox WHERE destination = ? AND seq <= ?");
+      this.#deleteUpto = this.#prepare("DELETE FROM outbox WHERE destination = ? AND seq <= ?");
       marks = new DeliveredMarks(`${path}-delivered`);
       this.#marks = marks;
       this.#applyMarks();
@@ -110,22 +66,22 @@ class SqliteSpool implements Spool {
         this.#totals.set(row.destination, { items: row.items, bytes: row.bytes });
         this.#bytes += row.bytes;
       }
-      this.#insert = this.#db.prepare("INSERT INTO outbox (destination, payload, bytes) VALUES (?, ?, ?)");
-      this.#insertMany = this.#db.prepare(
+      this.#insert = this.#prepare("INSERT INTO outbox (destination, payload, bytes) VALUES (?, ?, ?)");
+      this.#insertMany = this.#prepare(
         `INSERT INTO outbox (destination, payload, bytes) VALUES ${Array(INSERT_ROWS).fill("(?, ?, ?)").join(", ")}`,
       );
-      this.#insertAt = this.#db.prepare(
+      this.#insertAt = this.#prepare(
         "INSERT INTO outbox (seq, destination, payload, bytes) VALUES (?, ?, ?, ?)",
       );
-      this.#minSeq = this.#db.prepare("SELECT MIN(seq) AS seq FROM outbox");
-      this.#peek = this.#db.prepare(
+      this.#minSeq = this.#prepare("SELECT MIN(seq) AS seq FROM outbox");
+      this.#peek = this.#prepare(
         "SELECT seq, payload FROM outbox WHERE destination = ? AND seq > ? ORDER BY seq LIMIT ?",
       );
-      this.#sumUpto = this.#db.prepare(
+      this.#sumUpto = this.#prepare(
         "SELECT COUNT(*) AS items, COALESCE(SUM(bytes), 0) AS bytes FROM outbox WHERE destination = ? AND seq <= ?",
       );
-      this.#oldest = this.#db.prepare("SELECT seq, destination, bytes FROM outbox ORDER BY seq LIMIT ?");
-      this.#deleteThrough = this.#db.prepare("DELETE FROM outbox WHERE seq <= ?");
+      this.#oldest = this.#prepare("SELECT seq, destination, bytes FROM outbox ORDER BY seq LIMIT ?");
+      this.#deleteThrough = this.#prepare("DELETE FROM outbox WHERE seq <= ?");
     } catch (error) {
       marks?.close();
       this.#db.close();
@@ -270,20 +226,16 @@ class SqliteSpool implements Spool {
 
   close(): void {
     // Unfinalized statements would keep the file open after close (sqlite3_close_v2), e.g. on a tmpfs to unmount.
-    for (const statement of [
-      this.#insert,
-      this.#insertMany,
-      this.#insertAt,
-      this.#minSeq,
-      this.#peek,
-      this.#sumUpto,
-      this.#deleteUpto,
-      this.#oldest,
-      this.#deleteThrough,
-    ])
-      statement.finalize();
+    for (const statement of this.#statements) statement.finalize();
     this.#db.close();
     this.#marks.close();
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: each statement's row type is given by the field it is assigned to.
+  #prepare(sql: string): Statement<any> {
+    const statement = this.#db.prepare(sql);
+    this.#statements.push(statement);
+    return statement;
   }
 
   /** Deletes rows hidden by delivered marks and clears the marks; throws when the disk is still full. */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { influxDestination, partialWrite } from "../../src/destinations/influxdb.ts";
+import { partialWrite } from "../../src/destinations/influx-partial.ts";
+import { influxDestination } from "../../src/destinations/influxdb.ts";
 import { createOutbox } from "../../src/destinations/outbox.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { type InfluxServer, startInfluxdb } from "../support/influxdb.ts";
