@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import type { LogLevel } from "../log.ts";
 import { ButlerSosSchema } from "./butler-sos-schema.ts";
+import type { ActiveFeatures } from "./features.ts";
 import { SenseEventsSchema } from "./sense-events-schema.ts";
 
 export type { PostTo } from "./mqtt-topics.ts";
@@ -27,5 +28,16 @@ export const ConfigSchema = v.pipe(
   }),
 );
 
-/** The validated, normalised config with every default applied; the only config type. */
-export type Config = v.InferOutput<typeof ConfigSchema>;
+/** The two sections of the file, validated and normalised, with every default applied. */
+export type FileConfig = v.InferOutput<typeof ConfigSchema>;
+
+/** A validated config: the file's sections and the features they turn on, computed once at load. */
+export type Config = FileConfig & {
+  /** Which features are active and their required values; not part of the file. */
+  readonly features: ActiveFeatures;
+};
+
+/** The file's sections of a config, without what was computed from them (for `/api/config` and diffs). */
+export function fileSections(config: Config): FileConfig {
+  return { "Butler-SOS": config["Butler-SOS"], "sense-events": config["sense-events"] };
+}

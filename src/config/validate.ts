@@ -1,5 +1,6 @@
 import * as v from "valibot";
-import { activeFeatures } from "./features.ts";
+import { activateFeatures, type FeatureGates, featureGates } from "./features.ts";
+import { isMappingTypeIssue } from "./fields.ts";
 import { deleteAt, formatPath, getAt, isMapping, type RawPath, withoutNulls } from "./raw.ts";
 import { checkActive, resolvePaths } from "./rules.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
@@ -28,50 +29,23 @@ export interface ValidateOptions {
 
 const BS = "Butler-SOS";
 
-/** The gate value at `path`: its default when absent, otherwise anything but `false` counts as on. */
-function gate(raw: unknown, path: RawPath, fallback: boolean): boolean {
-  const value = getAt(raw, path);
-  return value === undefined ? fallback : value !== false;
-}
-
 /**
  * The parts of `Butler-SOS` that are only validated when their feature is used (spec §14.1), most
- * specific first, each with whether it is in use. Computed from the raw value, before validation.
+ * specific first, each with whether it is in use.
  */
-function featureAreas(raw: unknown): [RawPath, boolean][] {
-  const ue = gate(raw, [BS, "userEvents", "enable"], true);
-  const influxOn = ue && gate(raw, [BS, "influxdbConfig", "enable"], false);
-  const eventCount =
-    influxOn &&
-    gate(raw, [BS, "qlikSenseEvents", "eventCount", "enable"], false) &&
-    gate(raw, [BS, "qlikSenseEvents", "influxdb", "enable"], false);
-  const queueMetrics =
-    influxOn && gate(raw, [BS, "userEvents", "udpServerConfig", "queueMetrics", "influxdb", "enable"], false);
-  const influx =
-    eventCount ||
-    queueMetrics ||
-    (influxOn && gate(raw, [BS, "userEvents", "sendToInfluxdb", "enable"], true));
-  const mqtt =
-    ue &&
-    gate(raw, [BS, "mqttConfig", "enable"], false) &&
-    gate(raw, [BS, "userEvents", "sendToMQTT", "enable"], false);
-  const newRelic =
-    ue &&
-    gate(raw, [BS, "newRelic", "enable"], false) &&
-    gate(raw, [BS, "userEvents", "sendToNewRelic", "enable"], false);
-  const appNames = ue && gate(raw, [BS, "appNames", "enableAppNameExtract"], false);
+function featureAreas(raw: unknown, f: FeatureGates): [RawPath, boolean][] {
   return [
-    [[BS, "userEvents", "sendToMQTT"], mqtt],
-    [[BS, "userEvents", "sendToNewRelic"], newRelic],
-    [[BS, "userEvents", "udpServerConfig", "queueMetrics"], queueMetrics],
-    [[BS, "userEvents"], ue],
-    [[BS, "influxdbConfig"], influx],
-    [[BS, "mqttConfig"], mqtt],
-    [[BS, "newRelic"], newRelic],
-    [[BS, "thirdPartyToolsCredentials"], newRelic],
-    [[BS, "qlikSenseEvents"], eventCount],
-    [[BS, "appNames"], appNames],
-    [[BS, "cert"], appNames],
+    [[BS, "userEvents", "sendToMQTT"], f.mqtt],
+    [[BS, "userEvents", "sendToNewRelic"], f.newRelic],
+    [[BS, "userEvents", "udpServerConfig", "queueMetrics"], f.queueMetrics],
+    [[BS, "userEvents"], f.userEvents],
+    [[BS, "influxdbConfig"], f.influxdb],
+    [[BS, "mqttConfig"], f.mqtt],
+    [[BS, "newRelic"], f.newRelic],
+    [[BS, "thirdPartyToolsCredentials"], f.newRelic],
+    [[BS, "qlikSenseEvents"], f.eventCount],
+    [[BS, "appNames"], f.appNames],
+    [[BS, "cert"], f.appNames],
     [[BS, "logLevel"], getAt(raw, ["sense-events", "log", "level"]) === undefined],
   ];
 }
@@ -108,45 +82,63 @@ function unknownKeyWarnings(raw: unknown): string[] {
   return warnings;
 }
 
+/** One issue per problem, with its YAML path (the file for a problem with the whole file). */
+function toIssues(
+  issues: readonly { issue: v.BaseIssue<unknown>; path: RawPath }[],
+  file: string,
+): ConfigIssue[] {
+  return issues.map(({ issue, path }) => ({
+    path: path.length > 0 ? formatPath(path) : file,
+    message: issue.message,
+  }));
+}
+
 /**
  * Validates a parsed YAML value (spec §14.1): `null` values take their defaults, problems in features
  * that are not used are ignored (those values fall back to their defaults), relative paths are
- * resolved against `baseDir`, and the rules that depend on active features are checked.
+ * resolved against `baseDir`, and the rules that depend on active features are checked. A section
+ * that is present but not a mapping is always an error. The file is parsed at most twice.
  */
 export function validateConfig(input: unknown, options: ValidateOptions): ValidateResult {
+  const file = options.file ?? "config";
   const raw = withoutNulls(input ?? {});
-  if (!isMapping(raw))
-    return { ok: false, errors: [{ path: options.file ?? "config", message: "must be a YAML mapping" }] };
-  const areas = featureAreas(raw);
-  // Each round drops at least one value from an unused feature; the bound is only a safety net.
-  for (let round = 0; round < 100; round++) {
-    const result = v.safeParse(ConfigSchema, raw);
-    if (result.success) {
-      const config = resolvePaths(result.output, options.baseDir);
-      const errors = checkActive(config);
-      if (errors.length > 0) return { ok: false, errors };
-      const warnings = [...unknownKeyWarnings(raw), ...activeFeatures(config).warnings];
-      if (!config[BS].userEvents.enable)
-        warnings.unshift(
-          "user events are disabled (Butler-SOS.userEvents.enable is false): no UDP listener, no destinations",
-        );
-      return { ok: true, config, warnings };
-    }
+  if (!isMapping(raw)) return { ok: false, errors: [{ path: file, message: "must be a YAML mapping" }] };
+  const gates = featureGates(raw);
+  const areas = featureAreas(raw, gates);
+  let result = v.safeParse(ConfigSchema, raw);
+  if (!result.success) {
     const issues = result.issues.map((issue) => ({
       issue,
       path: (issue.path ?? []).map((p) => p.key as string | number),
     }));
-    const ignorable = issues.filter(({ path }) => inUnusedArea(areas, path));
-    const dropped = ignorable.map(({ path }) => dropValue(raw, path));
-    if (ignorable.length === issues.length && dropped.some(Boolean)) continue;
-    const errors = issues
-      .filter((i) => !ignorable.includes(i))
-      .map(({ issue, path }) => ({
-        path: path.length > 0 ? formatPath(path) : (options.file ?? "config"),
-        message: issue.message,
-      }));
-    if (errors.length > 0) return { ok: false, errors };
-    if (!dropped.some(Boolean)) break;
+    const ignorable = (i: (typeof issues)[number]) =>
+      inUnusedArea(areas, i.path) &&
+      !(isMappingTypeIssue(i.issue) && !i.path.some((k) => typeof k === "number"));
+    const errors = issues.filter((i) => !ignorable(i));
+    if (errors.length > 0) return { ok: false, errors: toIssues(errors, file) };
+    // Every problem is in an unused feature: drop those values so their defaults apply, and parse again.
+    for (const { path } of issues) dropValue(raw, path);
+    result = v.safeParse(ConfigSchema, raw);
+    if (!result.success)
+      return {
+        ok: false,
+        errors: toIssues(
+          result.issues.map((issue) => ({
+            issue,
+            path: (issue.path ?? []).map((p) => p.key as string | number),
+          })),
+          file,
+        ),
+      };
   }
-  return { ok: false, errors: [{ path: options.file ?? "config", message: "could not be validated" }] };
+  const sections = resolvePaths(result.output, options.baseDir);
+  const { features, errors } = activateFeatures(sections, gates);
+  errors.push(...checkActive(sections, features));
+  if (errors.length > 0) return { ok: false, errors };
+  const warnings = [...unknownKeyWarnings(raw), ...features.warnings];
+  if (!features.userEvents)
+    warnings.unshift(
+      "user events are disabled (Butler-SOS.userEvents.enable is false): no UDP listener, no destinations",
+    );
+  return { ok: true, config: { ...sections, features }, warnings };
 }

@@ -1,7 +1,8 @@
 import { lookup } from "node:dns/promises";
+import { isHost } from "../config/fields.ts";
 import type { Logger } from "../log.ts";
+import { errorCode } from "../net.ts";
 import { LogWindow } from "../throttle.ts";
-import { errorCode } from "./socket.ts";
 
 /** A compiled source allow-list (spec §8.3); `allows()` runs once per datagram. */
 export interface AllowList {
@@ -11,12 +12,17 @@ export interface AllowList {
   readonly failedClosed: boolean;
   /** One line describing what is allowed, for logs and `check-config`. */
   readonly summary: string;
+  /** One line per unusable entry, starting with its YAML path (already logged when a logger was given). */
+  readonly problems: readonly string[];
 }
+
+/** Resolves a hostname to its A and AAAA addresses; rejects when it cannot. */
+export type ResolveHost = (hostname: string) => Promise<string[]>;
 
 /** Options for {@link createAllowList}. */
 export interface AllowListOptions {
-  /** Resolves a hostname to its A and AAAA addresses. @default dns lookup with `all: true` */
-  resolve?: (host: string) => Promise<string[]>;
+  /** Resolves a hostname to its A and AAAA addresses. @default the system resolver (A and AAAA) */
+  resolve?: ResolveHost;
   /** Where unusable entries and resolution failures are reported (at error). */
   log?: Logger;
 }
@@ -175,57 +181,57 @@ async function systemResolve(host: string): Promise<string[]> {
   return records.map((r) => r.address);
 }
 
+/** The YAML path of the allow-list, which every problem line starts with. */
+const PATH = "Butler-SOS.userEvents.udpServerConfig.allowedSources";
+
+/** The line for an allow-list without a usable entry (logged at startup, warned by `check-config`). */
+export const FAILED_CLOSED = `${PATH}: no usable entry, so the allow-list fails closed and every datagram will be dropped`;
+
 /**
  * Compiles `allowedSources` entries (IP literals, CIDR ranges, hostnames resolved now) into an
- * {@link AllowList}. With no usable entry it fails closed and logs an error (spec §8.3).
+ * {@link AllowList}. Each unusable entry is one problem line naming its YAML path, logged at error
+ * (and printed by `check-config`); with no usable entry the list fails closed (spec §8.3).
  */
 export async function createAllowList(entries: string[], options: AllowListOptions = {}): Promise<AllowList> {
   const resolve = options.resolve ?? systemResolve;
   const log = options.log;
   const compiled = new Compiled();
-  for (const raw of entries) {
+  const problems: string[] = [];
+  const problem = (line: string) => {
+    problems.push(line);
+    log?.error(`[udp] ${line}`);
+  };
+  for (const [i, raw] of entries.entries()) {
     const entry = raw.trim();
-    if (entry === "") continue;
     if (compiled.add(entry)) {
       compiled.shown.push(entry);
       continue;
     }
     // Digits and dots only is a malformed IPv4 literal (e.g. zero-padded), never a hostname: the system
     // resolver would read "010.1.1.1" as octal and admit 8.1.1.1.
-    const malformedIp = /^[\d.]+$/.test(entry);
-    if (
-      malformedIp ||
-      entry.indexOf("/") !== -1 ||
-      entry.indexOf(":") !== -1 ||
-      !/^[a-z0-9.-]+$/i.test(entry)
-    ) {
-      log?.error(
-        `[udp] allowedSources entry "${entry}" is not an IP address, CIDR range or hostname; ignored`,
-      );
+    if (/^[\d.]+$/.test(entry) || !isHost(entry)) {
+      problem(`${PATH}[${i}]: "${raw}" is not an IP address, CIDR range or hostname; ignored`);
       continue;
     }
     let addresses: string[];
     try {
       addresses = await resolve(entry);
     } catch (err) {
-      log?.error(`[udp] allowedSources hostname "${entry}" did not resolve: ${errorCode(err)}; ignored`);
+      problem(`${PATH}[${i}]: cannot resolve "${raw}" (${errorCode(err)}); ignored`);
       continue;
     }
     const added = addresses.filter((a) => compiled.add(a));
     if (added.length === 0) {
-      log?.error(`[udp] allowedSources hostname "${entry}" resolved to no usable address; ignored`);
+      problem(`${PATH}[${i}]: "${raw}" resolves to no usable address; ignored`);
       continue;
     }
     compiled.shown.push(`${entry} (${added.join(", ")})`);
   }
   const failedClosed = compiled.size === 0;
-  if (failedClosed) {
-    log?.error(
-      "[udp] source validation is on but allowedSources has no usable entry: every datagram is dropped",
-    );
-  }
+  if (failedClosed) log?.error(`[udp] ${FAILED_CLOSED}`);
   return {
     failedClosed,
+    problems,
     summary: failedClosed
       ? "no usable entry (fails closed: every datagram is dropped)"
       : compiled.shown.join(", "),

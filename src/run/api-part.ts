@@ -1,6 +1,6 @@
 import { type ApiDeps, createApi } from "../api/app.ts";
 import { redactConfig } from "../config/redact.ts";
-import type { Config } from "../config/schema.ts";
+import { type Config, fileSections } from "../config/schema.ts";
 import type { UserEvent } from "../events/event.ts";
 import { hostPort } from "../net.ts";
 import type { Part } from "./part.ts";
@@ -33,7 +33,7 @@ export function createApiPart(config: Config, deps: ApiPartDeps): ApiPart | null
     ...rest,
     ring: events.ring,
     sessions: events.sessions,
-    config: () => redactConfig(current),
+    config: () => redactConfig(fileSections(current)),
     token: () => current["sense-events"].api.token || undefined,
     log,
   });

@@ -17,13 +17,14 @@ export interface AppNamesPart extends Part<AppNamesStats> {
 /** The lookup's settings from `Butler-SOS.appNames`, `Butler-SOS.cert` and `sense-events.appNames`. */
 function appNamesSettings(config: Config): Omit<AppNamesOptions, "log"> {
   const bs = config["Butler-SOS"];
+  const required = config.features.required.appNames;
   return {
-    enabled: bs.userEvents.enable && bs.appNames.enableAppNameExtract,
-    hostIP: bs.appNames.hostIP ?? "",
+    enabled: required !== null,
+    hostIP: required?.hostIP ?? "",
     intervalMs: bs.appNames.extractInterval,
     cert: {
-      clientCert: bs.cert.clientCert ?? "",
-      clientCertKey: bs.cert.clientCertKey ?? "",
+      clientCert: required?.clientCert ?? "",
+      clientCertKey: required?.clientCertKey ?? "",
       clientCertCA: bs.cert.clientCertCA,
       clientCertPassphrase: bs.cert.clientCertPassphrase,
     },

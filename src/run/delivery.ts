@@ -1,4 +1,3 @@
-import { activeFeatures } from "../config/features.ts";
 import type { Config } from "../config/schema.ts";
 import type { Destination } from "../destinations/destination.ts";
 import { createOutbox } from "../destinations/outbox.ts";
@@ -55,7 +54,7 @@ export function createDeliveryPart(config: Config, log: Logger): DeliveryPart {
 
   /** Puts the destinations of `next` in place; returns the names of those built anew. */
   function install(next: Config): string[] {
-    const plans = planDestinations(next, activeFeatures(next));
+    const plans = planDestinations(next);
     const rebuilt: string[] = [];
     const kept: Running[] = plans.map((plan) => {
       const old = running.find((r) => r.plan.name === plan.name);

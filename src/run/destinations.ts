@@ -1,4 +1,3 @@
-import type { ActiveFeatures } from "../config/features.ts";
 import type { Config } from "../config/schema.ts";
 import type { Destination } from "../destinations/destination.ts";
 import { type InfluxDestinationOptions, influxDestination } from "../destinations/influxdb.ts";
@@ -42,65 +41,77 @@ export function samePlan(a: DestinationPlan, b: DestinationPlan): boolean {
  * The destinations of a validated config in a fixed order — InfluxDB, MQTT, New Relic accounts —
  * one per active feature of spec §10.1, §11 and §12.
  */
-export function planDestinations(config: Config, features: ActiveFeatures): DestinationPlan[] {
+export function planDestinations(config: Config): DestinationPlan[] {
+  const features = config.features;
   const bs = config["Butler-SOS"];
   const se = config["sense-events"];
   const tags = bs.userEvents.tags;
   const plans: DestinationPlan[] = [];
 
-  if (features.influxdb) {
+  const required = features.required;
+  if (required.influxdb) {
     const ic = bs.influxdbConfig;
+    const { host, version, dbName, org, token } = required.influxdb;
     plans.push({
       name: "influxdb",
       kind: "influxdb",
       forEvents: features.userEventsToInflux,
       settings: {
-        version: ic.version ?? 1,
-        // Validation guarantees host and the per-version keys when InfluxDB is active.
-        host: ic.host ?? "",
+        version,
+        host,
         port: ic.port,
         useHttps: se.influxdb.useHttps,
         maxBatchSize: ic.maxBatchSize,
         flushIntervalMs: se.influxdb.flushIntervalMs,
-        v1: {
-          dbName: ic.v1Config.dbName ?? "",
-          auth: {
-            enable: ic.v1Config.auth.enable,
-            username: ic.v1Config.auth.username ?? "",
-            password: ic.v1Config.auth.password ?? "",
-          },
-          retentionPolicy: {
-            name: ic.v1Config.retentionPolicy.name ?? "",
-            duration: ic.v1Config.retentionPolicy.duration ?? "",
-          },
-        },
-        v2: {
-          org: ic.v2Config.org ?? "",
-          bucket: ic.v2Config.bucket ?? "",
-          token: ic.v2Config.token ?? "",
-          retentionDuration: ic.v2Config.retentionDuration ?? "",
-          description: ic.v2Config.description ?? "",
-        },
-        v3: {
-          database: ic.v3Config.database ?? "",
-          token: ic.v3Config.token ?? "",
-          writeTimeout: ic.v3Config.writeTimeout,
-          v3WriteApi: se.influxdb.v3WriteApi,
-        },
+        // Only the section of the configured version: the others are not read.
+        v1:
+          version === 1
+            ? {
+                dbName,
+                auth: {
+                  enable: ic.v1Config.auth.enable,
+                  username: ic.v1Config.auth.username ?? "",
+                  password: ic.v1Config.auth.password ?? "",
+                },
+                retentionPolicy: {
+                  name: ic.v1Config.retentionPolicy.name ?? "",
+                  duration: ic.v1Config.retentionPolicy.duration ?? "",
+                },
+              }
+            : undefined,
+        v2:
+          version === 2
+            ? {
+                org,
+                bucket: dbName,
+                token,
+                retentionDuration: ic.v2Config.retentionDuration ?? "",
+                description: ic.v2Config.description ?? "",
+              }
+            : undefined,
+        v3:
+          version === 3
+            ? {
+                database: dbName,
+                token,
+                writeTimeout: ic.v3Config.writeTimeout,
+                v3WriteApi: se.influxdb.v3WriteApi,
+              }
+            : undefined,
         uaTagPrefix: se.influxdb.uaTagPrefix,
         tags,
       },
     });
   }
 
-  if (features.mqtt) {
+  if (required.mqtt) {
     const mc = bs.mqttConfig;
     plans.push({
       name: "mqtt",
       kind: "mqtt",
       forEvents: true,
       settings: {
-        brokerHost: mc.brokerHost ?? "",
+        brokerHost: required.mqtt.brokerHost,
         brokerPort: mc.brokerPort,
         username: mc.username,
         password: mc.password,
@@ -115,21 +126,23 @@ export function planDestinations(config: Config, features: ActiveFeatures): Dest
     });
   }
 
-  for (const account of features.newRelic) {
-    plans.push({
-      name: `newrelic:${account.accountName}`,
-      kind: "newrelic",
-      forEvents: true,
-      settings: {
-        ...account,
-        url: bs.newRelic.event.url ?? "",
-        headers: bs.newRelic.event.header,
-        staticAttributes: bs.newRelic.event.attribute.static,
-        tags,
-        scramble: bs.userEvents.sendToNewRelic.scramble,
-        flushIntervalMs: se.newRelic.flushIntervalMs,
-      },
-    });
-  }
+  const newRelic = required.newRelic;
+  if (newRelic !== null)
+    for (const account of features.newRelic) {
+      plans.push({
+        name: `newrelic:${account.accountName}`,
+        kind: "newrelic",
+        forEvents: true,
+        settings: {
+          ...account,
+          url: newRelic.url,
+          headers: bs.newRelic.event.header,
+          staticAttributes: bs.newRelic.event.attribute.static,
+          tags,
+          scramble: bs.userEvents.sendToNewRelic.scramble,
+          flushIntervalMs: se.newRelic.flushIntervalMs,
+        },
+      });
+    }
   return plans;
 }

@@ -1,4 +1,3 @@
-import { activeFeatures } from "../config/features.ts";
 import type { Config } from "../config/schema.ts";
 import {
   computeQueueMetricsFields,
@@ -40,13 +39,14 @@ export function createInfluxMetricsWriter(o: InfluxMetricsWriterOptions) {
   function writeEventCounts(): void {
     const config = o.config();
     const influx = o.influx();
-    if (influx === null || !activeFeatures(config).eventCount) return;
+    const server = config.features.required.influxdb;
+    if (influx === null || server === null || !config.features.eventCount) return;
     const counts = o.eventCounter.drain();
     if (counts.length === 0) return;
     const bs = config["Butler-SOS"];
     const ec = bs.qlikSenseEvents.eventCount.influxdb;
     const lines = formatEventCountLines(counts, {
-      version: bs.influxdbConfig.version ?? 1,
+      version: server.version,
       measurement: ec.measurementName,
       tags: ec.tags,
       timeNs: `${Date.now()}000000`,
@@ -57,7 +57,8 @@ export function createInfluxMetricsWriter(o: InfluxMetricsWriterOptions) {
   function writeQueueMetrics(): void {
     const config = o.config();
     const influx = o.influx();
-    if (influx === null || !activeFeatures(config).queueMetrics) return;
+    const server = config.features.required.influxdb;
+    if (influx === null || server === null || !config.features.queueMetrics) return;
     const totals = snapshotIngestTotals(o.totals());
     const raw = o.kernelErrors();
     const fields = computeQueueMetricsFields(totals, previousTotals, {
@@ -71,7 +72,7 @@ export function createInfluxMetricsWriter(o: InfluxMetricsWriterOptions) {
     const bs = config["Butler-SOS"];
     const qm = bs.userEvents.udpServerConfig.queueMetrics.influxdb;
     const line = formatQueueMetricsLine(fields, {
-      version: bs.influxdbConfig.version ?? 1,
+      version: server.version,
       measurement: qm.measurementName,
       tags: qm.tags,
       timeNs: `${Date.now()}000000`,
@@ -88,7 +89,7 @@ export function createInfluxMetricsWriter(o: InfluxMetricsWriterOptions) {
     start(): void {
       stop();
       const config = o.config();
-      const features = activeFeatures(config);
+      const features = config.features;
       const bs = config["Butler-SOS"];
       if (features.eventCount)
         timers.push(every(bs.qlikSenseEvents.influxdb.writeFrequency, writeEventCounts));

@@ -1,4 +1,3 @@
-import { activeFeatures } from "../config/features.ts";
 import type { Config } from "../config/schema.ts";
 import { createEventCounter } from "../destinations/influx-metrics.ts";
 import type { UserEvent } from "../events/event.ts";
@@ -63,7 +62,7 @@ export async function createIngestPart(config: Config, deps: IngestDeps): Promis
     maxMessageSize: settings.maxMessageSize,
     rateLimit: settings.rateLimiter,
     onTooLarge: (bytes, address) => settings.tooLarge.record(bytes, address),
-    eventCount: activeFeatures(current).eventCount ? eventCounter : null,
+    eventCount: current.features.eventCount ? eventCounter : null,
     targets: [...delivery.targets],
   });
   const pipeline = createPipeline(
@@ -179,7 +178,7 @@ export async function createIngestPart(config: Config, deps: IngestDeps): Promis
 /** The settings the InfluxDB metrics timers depend on. */
 function metricSettings(config: Config) {
   const bs = config["Butler-SOS"];
-  const f = activeFeatures(config);
+  const f = config.features;
   return {
     eventCount: f.eventCount,
     queueMetrics: f.queueMetrics,

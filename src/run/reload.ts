@@ -1,7 +1,7 @@
 import type { ReloadOutcome } from "../api/app.ts";
 import { diffConfig, restartRequiredPaths } from "../config/diff.ts";
 import { loadConfigFile } from "../config/load.ts";
-import type { Config } from "../config/schema.ts";
+import { type Config, fileSections } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 
 /** Collaborators of {@link createReloader}. */
@@ -50,7 +50,7 @@ export function createReloader(options: ReloaderOptions) {
       return { status: 422, body: { reloaded: false, errors: loaded.errors } };
     }
     const current = options.current();
-    const changed = diffConfig(current, loaded.config);
+    const changed = diffConfig(fileSections(current), fileSections(loaded.config));
     const restartRequired = restartRequiredPaths(changed);
     for (const warning of loaded.warnings) log.warn(`[config] ${warning}`);
     let rebuilt: string[];

@@ -26,6 +26,7 @@ describe("activeFeatures", () => {
       newRelic: [],
       appNames: false,
       warnings: [],
+      required: { influxdb: null, mqtt: null, newRelic: null, appNames: null },
     });
   });
 
