@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.ts";
 import { createKernelDropMonitor, type KernelDropMonitor } from "../ingest/kernel-drops.ts";
-import { startUdpThread, type UdpThread } from "../ingest/udp-thread.ts";
+import { startUdpReceiver, type UdpReceiver } from "../ingest/udp-supervisor.ts";
 import type { Logger } from "../log.ts";
 
 /** The UDP address settings of a config; a change of any of them rebinds. */
@@ -26,7 +26,7 @@ export interface UdpBindingOptions {
 /** The user-events listener of the config in force, its kernel drop monitor and its queue_full total. */
 export interface UdpBinding {
   /** The receive thread, or null when user events are off. */
-  readonly thread: UdpThread | null;
+  readonly thread: UdpReceiver | null;
   /** The kernel drop monitor of the bound address family, or null without a listener. */
   readonly kernel: KernelDropMonitor | null;
   /** queue_full drops of every receive thread of this run, including those replaced by a rebind. */
@@ -43,7 +43,7 @@ export interface UdpBinding {
 /** Creates the binding; nothing is bound before the first {@link UdpBinding.bind}. */
 export function createUdpBinding(options: UdpBindingOptions): UdpBinding {
   const { log } = options;
-  let thread: UdpThread | null = null;
+  let thread: UdpReceiver | null = null;
   let kernel: KernelDropMonitor | null = null;
   let kernelIpv6 = false;
   let bound: UdpSettings | null = null;
@@ -55,7 +55,7 @@ export function createUdpBinding(options: UdpBindingOptions): UdpBinding {
       log.warn("[udp] user events are disabled (Butler-SOS.userEvents.enable: false): no UDP listener");
       return null;
     }
-    return startUdpThread({
+    return startUdpReceiver({
       host: s.host,
       port: s.port,
       receiveBufferBytes: s.receiveBufferBytes,
@@ -66,7 +66,7 @@ export function createUdpBinding(options: UdpBindingOptions): UdpBinding {
   }
 
   /** Closes a replaced listener, keeping its queue_full drops in the total. */
-  async function retire(old: UdpThread): Promise<void> {
+  async function retire(old: UdpReceiver): Promise<void> {
     queueFullBefore += old.queueFull;
     await old.close();
   }
