@@ -4,7 +4,7 @@ export function hostPort(host: string, port: number): string {
 }
 
 /** An IPv6 literal in brackets, as URLs and `host:port` need it; other hosts unchanged. */
-export function bracketHost(host: string): string {
+function bracketHost(host: string): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
 }
 

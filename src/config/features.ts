@@ -200,11 +200,6 @@ export function activateFeatures(
   return { features, errors };
 }
 
-/** The active features of a validated config, as computed once when it was loaded. */
-export function activeFeatures(config: Config): ActiveFeatures {
-  return config.features;
-}
-
 /** One line naming the enabled features, e.g. `user events on 0.0.0.0:9997; InfluxDB v1 10.0.0.5:8086; …`. */
 export function featureSummary(config: Config): string {
   const bs = config["Butler-SOS"];

@@ -32,7 +32,7 @@ export function resolvePaths(config: FileConfig, baseDir: string): FileConfig {
 }
 
 /** True for `localhost`, 127.0.0.0/8 and ::1 (spec §13). */
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   const h = host.toLowerCase().replace(/\.$/, "");
   if (h === "localhost") return true;
   if (isIP(h) === 4) return h.startsWith("127.");

@@ -1,12 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { join, resolve } from "node:path";
-import {
-  defaultConfig,
-  EXIT_CONFIG,
-  formatConfigIssue,
-  loadConfigFile,
-  parseConfigText,
-} from "../../src/config/load.ts";
+import { defaultConfig, formatConfigIssue, loadConfigFile, parseConfigText } from "../../src/config/load.ts";
 import { fileSections } from "../../src/config/schema.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -87,10 +81,6 @@ describe("errors", () => {
   test("an unresolved alias is an error naming the file", () => {
     const result = parseConfigText("a: *nope\n", { file: "alias.yaml" });
     expect(result.ok ? [] : result.errors.map((e) => e.path)).toStrictEqual(["alias.yaml"]);
-  });
-
-  test("the config exit code is 78", () => {
-    expect(EXIT_CONFIG).toBe(78);
   });
 });
 

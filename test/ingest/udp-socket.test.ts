@@ -3,6 +3,7 @@ import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
 import { type BoundUdpSocket, bindUdpSocket, type UdpSocketOptions } from "../../src/ingest/udp-socket.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
+import { waitFor } from "../support/wait.ts";
 
 interface Received {
   text: string;
@@ -50,11 +51,6 @@ function send(s: dgram.Socket, text: string, port: number, host: string): Promis
   return new Promise((resolve, reject) => s.send(text, port, host, (err) => (err ? reject(err) : resolve())));
 }
 
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 400 && !condition(); i++) await Bun.sleep(5);
-  if (!condition()) throw new Error(`timed out waiting for ${what}`);
-}
-
 const rmemMax = (() => {
   try {
     return Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8"));
@@ -68,7 +64,7 @@ describe("binding", () => {
     const { ingest, got } = await start();
     const s = await sender("udp4");
     await send(s, "hello", ingest.port, "127.0.0.1");
-    await waitFor(() => got.length === 1, "datagram");
+    await waitFor("datagram", () => got.length === 1);
     expect({ address: ingest.address, got }).toStrictEqual({
       address: `127.0.0.1:${ingest.port}`,
       got: [{ text: "hello", address: "127.0.0.1", port: s.address().port }],
@@ -80,9 +76,9 @@ describe("binding", () => {
     const s6 = await sender("udp6");
     const s4 = await sender("udp4");
     await send(s6, "six", ingest.port, "::1");
-    await waitFor(() => got.length === 1, "IPv6 datagram");
+    await waitFor("IPv6 datagram", () => got.length === 1);
     await send(s4, "four", ingest.port, "127.0.0.1");
-    await waitFor(() => got.length === 2, "IPv4 datagram");
+    await waitFor("IPv4 datagram", () => got.length === 2);
     expect(ingest.address).toBe(`[::]:${ingest.port}`);
     expect(got[0]).toStrictEqual({ text: "six", address: "::1", port: s6.address().port });
     // The caller maps ::ffff:a.b.c.d to IPv4; here it only has to arrive, in either form.

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import dgram from "node:dgram";
 import { startUdpReceiver, type UdpReceiver } from "../../src/ingest/udp-supervisor.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
+import { waitFor } from "../support/wait.ts";
 
 interface Seen {
   text: string;
@@ -31,10 +32,6 @@ async function listen(options: { maxQueuedBytes?: number } = {}) {
   return { thread, seen };
 }
 
-async function waitFor(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await Bun.sleep(10);
-}
-
 describe("receive thread and its supervisor", () => {
   test("delivers every datagram in order with its sender and receive time", async () => {
     const { thread, seen } = await listen();
@@ -42,7 +39,7 @@ describe("receive thread and its supervisor", () => {
     await new Promise<void>((resolve) => sender.bind(0, "127.0.0.1", resolve));
     const before = Date.now();
     for (let i = 0; i < 500; i++) sender.send(`datagram ${i}`, thread.port, "127.0.0.1");
-    await waitFor(() => seen.length === 500);
+    await waitFor("the datagrams", () => seen.length === 500);
     const senderPort = sender.address().port;
     sender.close();
     expect(seen.map((s) => s.text)).toStrictEqual(Array.from({ length: 500 }, (_, i) => `datagram ${i}`));
@@ -99,7 +96,7 @@ describe("receive thread and its supervisor", () => {
     const script = `const s=require("node:dgram").createSocket("udp4");let n=0;const next=()=>{if(n===500)return s.close();s.send("x".repeat(100),${thread.port},"127.0.0.1",()=>{n++;next()})};next();`;
     const child = Bun.spawnSync([process.execPath, "-e", script]);
     expect(child.exitCode).toBe(0);
-    await waitFor(() => seen.length + thread.queueFull === 500);
+    await waitFor("the datagrams", () => seen.length + thread.queueFull === 500);
     expect({
       total: seen.length + thread.queueFull,
       dropped: thread.queueFull > 0,
@@ -153,13 +150,17 @@ describe("receive thread and its supervisor", () => {
     });
     open.push(thread);
     const port = thread.port;
-    await waitFor(() => lines.some((l) => l.includes("receive thread failed")));
-    await waitFor(() => lines.some((l) => l.includes("receive thread restarted")));
+    await waitFor("a log line with receive thread failed", () =>
+      lines.some((l) => l.includes("receive thread failed")),
+    );
+    await waitFor("a log line with receive thread restarted", () =>
+      lines.some((l) => l.includes("receive thread restarted")),
+    );
     const sender = dgram.createSocket("udp4");
     await new Promise<void>((resolve) =>
       sender.send("after the restart", port, "127.0.0.1", () => resolve()),
     );
-    await waitFor(() => seen.length > 0);
+    await waitFor("the datagrams", () => seen.length > 0);
     sender.close();
     expect({ port: thread.port, listening: thread.listening, seen }).toStrictEqual({
       port,
@@ -178,7 +179,7 @@ describe("receive thread and its supervisor", () => {
       onDatagram: () => {},
     });
     open.push(thread);
-    await waitFor(() => lines.length > 0);
+    await waitFor("a log line", () => lines.length > 0);
     expect(lines.some((l) => l.includes(`info: [udp] listening on 127.0.0.1:${thread.port}`))).toBe(true);
   });
 
@@ -196,10 +197,12 @@ describe("receive thread and its supervisor", () => {
     });
     open.push(receiver);
     const port = receiver.port;
-    await waitFor(() => lines.some((l) => l.includes("receive thread restarted")));
+    await waitFor("a log line with receive thread restarted", () =>
+      lines.some((l) => l.includes("receive thread restarted")),
+    );
     const sender = dgram.createSocket("udp4");
     await new Promise<void>((resolve) => sender.send("after the rebind", port, "127.0.0.1", () => resolve()));
-    await waitFor(() => seen.length > 0);
+    await waitFor("the datagrams", () => seen.length > 0);
     sender.close();
     expect({
       errorLines: lines.filter((l) =>
@@ -224,13 +227,15 @@ describe("receive thread and its supervisor", () => {
     });
     open.push(receiver);
     // Take the port as soon as the socket error freed it, before the first rebind attempt.
-    await waitFor(() => lines.some((l) => l.includes("socket error")));
+    await waitFor("a log line with socket error", () => lines.some((l) => l.includes("socket error")));
     const blocker = dgram.createSocket("udp4");
     await new Promise<void>((resolve) => blocker.bind(receiver.port, "127.0.0.1", resolve));
-    await waitFor(() => lines.some((l) => l.includes("cannot rebind UDP")));
+    await waitFor("a log line with cannot rebind UDP", () =>
+      lines.some((l) => l.includes("cannot rebind UDP")),
+    );
     const whileTaken = receiver.listening;
     await new Promise<void>((resolve) => blocker.close(resolve));
-    await waitFor(() => receiver.listening);
+    await waitFor("listening again", () => receiver.listening);
     expect({ whileTaken, listening: receiver.listening }).toStrictEqual({
       whileTaken: false,
       listening: true,

@@ -13,9 +13,9 @@ import {
   sendUdp,
   type TempDir,
   tempDir,
-  waitFor,
 } from "../support/process.ts";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.ts";
+import { waitFor } from "../support/wait.ts";
 
 // A reload rebuilds only the destinations whose own settings changed (issue 7): the others keep their
 // connection to the server, seen here through counting proxies in front of InfluxDB and mosquitto.

@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
+import { waitFor } from "./wait.ts";
 
 /** The repository root. */
 export const ROOT = resolve(import.meta.dir, "../..");
@@ -124,21 +125,6 @@ export async function sendUdp(
     );
   }
   await new Promise<void>((done) => socket.close(() => done()));
-}
-
-/** Polls `check` every 20 ms until it returns a value other than undefined, or throws after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(20);
-  }
 }
 
 /** GETs `url` and returns the parsed JSON body (any status). */
