@@ -5,7 +5,7 @@ import type { DatagramBatch } from "./udp-batch.ts";
 // The main-thread half of UDP ingest: starts the receive thread (src/ingest/udp-worker.ts, which owns
 // the socket and the batching), replaces it after rebindDelayMs whenever its socket fails or the
 // thread itself dies, drains its batches in slices and reads its queue_full count. This is the only
-// restart policy of UDP ingest.
+// restart policy of UDP ingest (docs/architecture.md draws both halves).
 
 /** Slot of the shared counters holding bytes posted by the receive thread and not yet processed. */
 export const QUEUED_BYTES = 0;

@@ -31,7 +31,7 @@ export interface Service {
 }
 
 /**
- * Starts the receiver as a list of parts — events, delivery, app names, ingest, API — in that
+ * Starts the receiver as a list of parts (drawn in docs/architecture.md) — events, delivery, app names, ingest, API — in that
  * order. A reload applies the new config to each part in the same order; shutdown closes them in
  * reverse, so UDP stops before the outbox is flushed.
  */
