@@ -2,6 +2,7 @@ import { featureSummary } from "../config/features.ts";
 import { formatConfigIssue, loadConfigFile } from "../config/load.ts";
 import { createAllowList, FAILED_CLOSED, type ResolveHost } from "../ingest/allow-list.ts";
 import { EXIT } from "./args.ts";
+import { cardinalityHint } from "./cardinality-hint.ts";
 
 /** Where `check-config` writes, and how it resolves allow-list hostnames (injectable for tests). */
 export interface CheckConfigIo {
@@ -33,6 +34,8 @@ export async function checkConfig(path: string, io: CheckConfigIo): Promise<numb
     if (allow.failedClosed) warnings.push(FAILED_CLOSED);
   }
   for (const warning of warnings) io.err(`warning: ${warning}`);
+  const hint = cardinalityHint(config);
+  if (hint !== null) io.err(hint);
   io.out(featureSummary(config));
   return 0;
 }

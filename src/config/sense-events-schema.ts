@@ -50,8 +50,10 @@ export const SenseEventsSchema = section({
   }),
   /** InfluxDB options Butler SOS does not have. */
   influxdb: section({
-    /** Prefix of the user-agent tags; `""` gives Butler SOS 15's names. @default "qs_" */
-    uaTagPrefix: v.optional(str(), "qs_"),
+    /** Prefix of the user-agent tags: `""` Butler SOS 15's names, `"qs_"` the documented ones. @default unset: both sets */
+    uaTagPrefix: v.optional(str()),
+    /** Write `userFull` and `userId` as tags as well as fields (Butler SOS's schema). @default true */
+    userTags: v.optional(bool(), true),
     /** Longest wait before a partial batch is sent, in ms. @default 1000 */
     flushIntervalMs: v.optional(int(1), 1000),
     /** Use https. @default false */

@@ -21,8 +21,10 @@ export interface InfluxDestinationOptions {
   };
   v2?: { org: string; bucket: string; token: string; retentionDuration: string; description: string };
   v3?: { database: string; token: string; writeTimeout: number; v3WriteApi: "v2compat" | "native" };
-  /** Prefix of the user agent tags (`qs_` by default in the config). */
-  uaTagPrefix: string;
+  /** Prefix of the user agent tags; undefined writes both Butler SOS 15's and the `qs_` names. */
+  uaTagPrefix: string | undefined;
+  /** Write `userFull` and `userId` as tags too. @default true */
+  userTags?: boolean;
   /** Static tags from `userEvents.tags`. */
   tags: readonly StaticTag[];
   /** Injectable for tests. */
@@ -205,6 +207,7 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
   const serializeLine = createUserEventSerializer({
     version: options.version,
     uaTagPrefix: options.uaTagPrefix,
+    userTags: options.userTags,
     tags: options.tags,
   });
   const lifetime = new AbortController();

@@ -164,10 +164,17 @@ export function mergeStaticTags(
 /** Options for {@link createUserEventSerializer}. */
 export interface UserEventLineOptions {
   version: InfluxVersion;
-  /** Prefix of the four user agent tags; `""` gives Butler SOS 15's names. */
-  uaTagPrefix: string;
+  /** Prefix of the four user agent tags; `""` gives Butler SOS 15's names, undefined writes both sets (reference §22). */
+  uaTagPrefix?: string | undefined;
+  /** Write `userFull` and `userId` as tags too (Butler SOS's schema); false keeps them fields only. @default true */
+  userTags?: boolean | undefined;
   /** Static tags from `userEvents.tags`. */
   tags: readonly StaticTag[];
+}
+
+/** The user-agent tag prefixes to write: the one configured, or both Butler SOS 15's `""` and the documented `qs_`. */
+export function uaTagPrefixes(uaTagPrefix: string | undefined): string[] {
+  return uaTagPrefix === undefined ? ["", "qs_"] : [uaTagPrefix];
 }
 
 // Built-in tag slots; a slot is either one of these or a pre-escaped static `,key=value` segment.
@@ -223,21 +230,25 @@ function builtInValue(kind: number, d: DeliverableEvent): string | null {
  */
 export function createUserEventSerializer(options: UserEventLineOptions): (d: DeliverableEvent) => string {
   const v3 = options.version === 3;
-  const p = options.uaTagPrefix;
   const builtIn: [string, number][] = [
     ["host", HOST],
     ["event_action", ACTION],
-    ["userFull", USER_FULL],
     ["userDirectory", USER_DIRECTORY],
-    ["userId", USER_ID],
     ["origin", ORIGIN],
     ["appId", APP_ID],
     ["appName", APP_NAME],
-    [`${p}uaBrowserName`, UA_BROWSER],
-    [`${p}uaBrowserMajorVersion`, UA_BROWSER_MAJOR],
-    [`${p}uaOsName`, UA_OS],
-    [`${p}uaOsVersion`, UA_OS_VERSION],
   ];
+  // User ids are the only unbounded tag values; InfluxDB 1.x caps values per tag (reference §22).
+  if (options.userTags !== false) builtIn.push(["userFull", USER_FULL], ["userId", USER_ID]);
+  // Both name sets carry the same value on every point, so they add bytes but no series.
+  for (const p of uaTagPrefixes(options.uaTagPrefix)) {
+    builtIn.push(
+      [`${p}uaBrowserName`, UA_BROWSER],
+      [`${p}uaBrowserMajorVersion`, UA_BROWSER_MAJOR],
+      [`${p}uaOsName`, UA_OS],
+      [`${p}uaOsVersion`, UA_OS_VERSION],
+    );
+  }
   // Keys are compared after cleaning (so a static tag replaces the built-in it would collide with).
   const byKey = new Map<string, Slot>();
   for (const [name, kind] of builtIn) {

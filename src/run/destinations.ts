@@ -99,6 +99,7 @@ export function planDestinations(config: Config): DestinationPlan[] {
               }
             : undefined,
         uaTagPrefix: se.influxdb.uaTagPrefix,
+        userTags: se.influxdb.userTags,
         tags,
       },
     });

@@ -1,14 +1,15 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { checkConfig } from "../../src/cli/check-config.ts";
+import { localFixture, sharedFixture } from "../support/fixtures.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sense-events-check-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const TEMPLATE = resolve(import.meta.dir, "../../../shared/fixtures/butler-sos-15-production_template.yaml");
-const FULL = resolve(import.meta.dir, "../fixtures/butler-sos-full.yaml");
+const TEMPLATE = sharedFixture("butler-sos-15-production_template.yaml");
+const FULL = localFixture("butler-sos-full.yaml");
 
 /** Resolves only `known.lab`. */
 const resolveHost = async (host: string) => {

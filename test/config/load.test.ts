@@ -1,22 +1,19 @@
 import { describe, expect, test } from "bun:test";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { defaultConfig, formatConfigIssue, loadConfigFile, parseConfigText } from "../../src/config/load.ts";
 import { fileSections } from "../../src/config/schema.ts";
-
-const ROOT = resolve(import.meta.dir, "../..");
-const SHARED = resolve(ROOT, "../shared/fixtures");
-const FIXTURES = join(ROOT, "test/fixtures");
+import { LOCAL_FIXTURES, localFixture, sharedFixture } from "../support/fixtures.ts";
 
 describe("real-world files load unchanged (§18 item 63)", () => {
   test("Butler SOS 15's own template loads with no errors and warns that user events are disabled", async () => {
-    const result = await loadConfigFile(join(SHARED, "butler-sos-15-production_template.yaml"));
+    const result = await loadConfigFile(sharedFixture("butler-sos-15-production_template.yaml"));
     expect(result.ok && result.warnings).toStrictEqual([
       "user events are disabled (Butler-SOS.userEvents.enable is false): no UDP listener, no destinations",
     ]);
   });
 
   test("the product-documentation example loads and its {tag, value} entry becomes env=PROD", async () => {
-    const result = await loadConfigFile(join(SHARED, "product-doc-userevents.yaml"));
+    const result = await loadConfigFile(sharedFixture("product-doc-userevents.yaml"));
     if (!result.ok) throw new Error(JSON.stringify(result.errors));
     const ue = result.config["Butler-SOS"].userEvents;
     expect([result.warnings, ue.tags, ue.excludeUser, ue.udpServerConfig.serverHost]).toStrictEqual([
@@ -28,13 +25,13 @@ describe("real-world files load unchanged (§18 item 63)", () => {
   });
 
   test("the full fixture sets every key sense-events reads", async () => {
-    const loaded = await loadConfigFile(join(FIXTURES, "butler-sos-full.yaml"));
+    const loaded = await loadConfigFile(localFixture("butler-sos-full.yaml"));
     const result = loaded.ok ? { ...loaded, config: fileSections(loaded.config) } : loaded;
     expect(result as unknown).toStrictEqual({
       ok: true,
       warnings: [],
-      file: join(FIXTURES, "butler-sos-full.yaml"),
-      config: fullConfig(FIXTURES),
+      file: localFixture("butler-sos-full.yaml"),
+      config: fullConfig(LOCAL_FIXTURES),
     });
   });
 });
@@ -295,7 +292,16 @@ function fullConfig(dir: string) {
       },
       logLevel: "verbose",
     },
-    "sense-events": senseEvents(dir, { level: "info", format: "json" }, "api-token"),
+    "sense-events": {
+      ...senseEvents(dir, { level: "info", format: "json" }, "api-token"),
+      influxdb: {
+        uaTagPrefix: "qs_",
+        userTags: true,
+        flushIntervalMs: 1000,
+        useHttps: false,
+        v3WriteApi: "v2compat",
+      },
+    },
   };
 }
 
@@ -313,7 +319,8 @@ function senseEvents(dir: string, log: { level: string; format: string }, token?
       shutdownTimeoutMs: 5000,
     },
     log,
-    influxdb: { uaTagPrefix: "qs_", flushIntervalMs: 1000, useHttps: false, v3WriteApi: "v2compat" },
+    // uaTagPrefix has no default: unset writes both user-agent tag sets (reference §22).
+    influxdb: { userTags: true, flushIntervalMs: 1000, useHttps: false, v3WriteApi: "v2compat" },
     newRelic: { flushIntervalMs: 1000 },
     appNames: { verifyServerCert: false },
   };

@@ -1,12 +1,10 @@
 import { expect, test } from "bun:test";
-import { join, resolve } from "node:path";
 import { loadConfigFile } from "../../src/config/load.ts";
 import { redactConfig } from "../../src/config/redact.ts";
+import { localFixture } from "../support/fixtures.ts";
 
 test("redacts every secret of the full fixture and every New Relic header value (§18 item 59)", async () => {
-  const result = await loadConfigFile(
-    join(resolve(import.meta.dir, "../.."), "test/fixtures/butler-sos-full.yaml"),
-  );
+  const result = await loadConfigFile(localFixture("butler-sos-full.yaml"));
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   const shown = redactConfig(result.config) as typeof result.config;
   const bs = shown["Butler-SOS"];

@@ -139,6 +139,98 @@ describe("user_events lines (spec §10.4, §17)", () => {
   });
 });
 
+// reference §22: with uaTagPrefix unset, each user-agent value goes under both names.
+const BOTH_TAGSET =
+  "user_events,appId=a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69,appName=Sales\\ analysis,env2=a\\ b\\,c\\=d,event_action=Open\\ connection,host=pro2-win1,origin=AppAccess,qs_env=dev,qs_uaBrowserMajorVersion=119,qs_uaBrowserName=Chrome,qs_uaOsName=Windows,qs_uaOsVersion=10,uaBrowserMajorVersion=119,uaBrowserName=Chrome,uaOsName=Windows,uaOsVersion=10,userDirectory=LAB,userFull=LAB\\goran,userId=goran";
+
+const unsetPrefix = (version: InfluxVersion, d: DeliverableEvent, tags: StaticTag[] = []) =>
+  createUserEventSerializer({ version, tags })(d);
+
+describe("user-agent tag name sets (reference §22)", () => {
+  test.each([
+    [
+      1,
+      `${BOTH_TAGSET} appId="a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69",appName="Sales analysis",userFull="LAB\\\\goran",userId="goran" 1732090542123000000`,
+    ],
+    [
+      2,
+      `${BOTH_TAGSET} appId_field="a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69",appName_field="Sales analysis",userFull="LAB\\\\goran",userId="goran" 1732090542123000000`,
+    ],
+    [
+      3,
+      `${BOTH_TAGSET} appId_field="a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69",appName_field="Sales analysis",userFull_field="LAB\\\\goran",userId_field="goran" 1732090542123000000`,
+    ],
+  ] as [InfluxVersion, string][])(
+    "unset uaTagPrefix writes both sets: E2 v%i line is exact",
+    (version, expected) => {
+      expect(unsetPrefix(version, E2, E2_TAGS)).toBe(expected);
+    },
+  );
+
+  test("unset uaTagPrefix writes both sets for E5 (Mobile Safari on iOS) in v1", () => {
+    expect(unsetPrefix(1, E5)).toBe(
+      'user_events,appId=0e3a9c7d-5b1f-4c2a-8d6e-7f9a1b2c3d4e,appName=<unknown\\ app\\ name>,event_action=Open\\ connection,host=pro2-win2,origin=AppAccess,qs_uaBrowserMajorVersion=17,qs_uaBrowserName=Mobile\\ Safari,qs_uaOsName=iOS,qs_uaOsVersion=17.1.2,uaBrowserMajorVersion=17,uaBrowserName=Mobile\\ Safari,uaOsName=iOS,uaOsVersion=17.1.2,userDirectory=LAB,userFull=LAB\\Erik.Svensson,userId=Erik.Svensson appId="0e3a9c7d-5b1f-4c2a-8d6e-7f9a1b2c3d4e",appName="<unknown app name>",userFull="LAB\\\\Erik.Svensson",userId="Erik.Svensson" 1732090710000000000',
+    );
+  });
+
+  test("an event without a user agent gets no tag of either set", () => {
+    expect(unsetPrefix(2, E6)).toBe(line(2, E6));
+  });
+
+  test.each([
+    ["", "qs_"],
+    ["qs_", ""],
+  ])('explicit uaTagPrefix "%s" writes only that set', (prefix, absent) => {
+    const out = line(1, E2, [], prefix);
+    expect([
+      out.includes(`,${prefix}uaBrowserName=Chrome,`),
+      out.includes(`,${absent}uaBrowserName=`),
+    ]).toStrictEqual([true, false]);
+  });
+
+  test("a static tag replaces only the name it matches, not its twin in the other set", () => {
+    expect(unsetPrefix(1, E2, [{ name: "uaOsName", value: "Win" }])).toContain(
+      ",qs_uaOsName=Windows,qs_uaOsVersion=10,uaBrowserMajorVersion=119,uaBrowserName=Chrome,uaOsName=Win,uaOsVersion=10,",
+    );
+  });
+});
+
+describe("userTags (reference §22)", () => {
+  test.each([
+    [
+      1,
+      'user_events,event_action=Stop\\ session,host=pro2-win1,qs_env=dev,userDirectory=LAB userFull="LAB\\\\goran",userId="goran" 1732092300010000000',
+    ],
+    [
+      3,
+      'user_events,event_action=Stop\\ session,host=pro2-win1,qs_env=dev,userDirectory=LAB userFull_field="LAB\\\\goran",userId_field="goran" 1732092300010000000',
+    ],
+  ] as [InfluxVersion, string][])(
+    "userTags false writes userFull and userId as fields only: E6 v%i",
+    (version, expected) => {
+      const serialize = createUserEventSerializer({
+        version,
+        tags: [{ name: "qs_env", value: "dev" }],
+        userTags: false,
+      });
+      expect(serialize(E6)).toBe(expected);
+    },
+  );
+
+  test("userTags false keeps the user-agent tags of both sets and the app tags", () => {
+    const out = createUserEventSerializer({ version: 1, tags: [], userTags: false })(E2);
+    expect(out).toBe(
+      'user_events,appId=a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69,appName=Sales\\ analysis,event_action=Open\\ connection,host=pro2-win1,origin=AppAccess,qs_uaBrowserMajorVersion=119,qs_uaBrowserName=Chrome,qs_uaOsName=Windows,qs_uaOsVersion=10,uaBrowserMajorVersion=119,uaBrowserName=Chrome,uaOsName=Windows,uaOsVersion=10,userDirectory=LAB appId="a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69",appName="Sales analysis",userFull="LAB\\\\goran",userId="goran" 1732090542123000000',
+    );
+  });
+
+  test("userTags true (the default) is the Butler SOS schema with the user tags", () => {
+    expect(createUserEventSerializer({ version: 2, uaTagPrefix: "qs_", tags: [], userTags: true })(E6)).toBe(
+      line(2, E6),
+    );
+  });
+});
+
 describe("escapeTag (spec §10.3)", () => {
   test.each([
     ["plain", "plain"],

@@ -3,10 +3,10 @@ import dgram from "node:dgram";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { testDatagram } from "../../src/cli/send-test-events.ts";
+import { sharedFixture } from "../support/fixtures.ts";
 import {
   BUN,
   type Child,
-  FIXTURES,
   freeTcpPort,
   freeUdpPort,
   getJson,
@@ -97,7 +97,7 @@ describe("exit codes", () => {
     ["the Butler SOS 15 template", "butler-sos-15-production_template.yaml"],
     ["the product documentation example", "product-doc-userevents.yaml"],
   ])("check-config accepts %s and exits 0", async (_name, fixture) => {
-    const result = await runToEnd([BUN, MAIN, "check-config", "-c", join(FIXTURES, fixture)]);
+    const result = await runToEnd([BUN, MAIN, "check-config", "-c", sharedFixture(fixture)]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("InfluxDB off");
   });
@@ -114,7 +114,7 @@ describe("run", () => {
   test("the product documentation example runs and drops its excluded user", async () => {
     const udp = await freeUdpPort();
     const api = await freeTcpPort();
-    const text = readFileSync(join(FIXTURES, "product-doc-userevents.yaml"), "utf8")
+    const text = readFileSync(sharedFixture("product-doc-userevents.yaml"), "utf8")
       .replace("serverHost: 192.168.1.100", "serverHost: 127.0.0.1")
       .replace("portUserActivityEvents: 9997", `portUserActivityEvents: ${udp}`);
     expect(text).toContain(`portUserActivityEvents: ${udp}`);

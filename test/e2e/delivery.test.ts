@@ -98,6 +98,11 @@ describe("delivery to real InfluxDB and mosquitto", () => {
         qs_uaBrowserName: "Chrome",
         qs_uaOsName: "Windows",
         qs_uaOsVersion: "10",
+        // With uaTagPrefix unset, Butler SOS 15's names too (reference §22).
+        uaBrowserMajorVersion: "119",
+        uaBrowserName: "Chrome",
+        uaOsName: "Windows",
+        uaOsVersion: "10",
         userDirectory: "LAB",
         userFull: "LAB\\goran",
         userFull_1: "LAB\\goran",

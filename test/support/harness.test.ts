@@ -1,14 +1,13 @@
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { FIXTURES } from "./process.ts";
+import { sharedFixture } from "./fixtures.ts";
 import { startTcpProxy } from "./tcp-proxy.ts";
 import { waitFor } from "./wait.ts";
 
 // Tests of the test harness itself, kept apart from the product's tests.
 
 test("the shared fixtures directory resolves from the repository", () => {
-  expect(existsSync(join(FIXTURES, "product-doc-userevents.yaml"))).toBe(true);
+  expect(existsSync(sharedFixture("product-doc-userevents.yaml"))).toBe(true);
 });
 
 test("waitFor resolves with the first result that is neither undefined nor false", async () => {

@@ -6,12 +6,13 @@ import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { waitFor } from "./wait.ts";
 
+/** The shared fixtures directory; an alias of {@link SHARED_FIXTURES} kept for tests written before it. */
+export { SHARED_FIXTURES as FIXTURES } from "./fixtures.ts";
+
 /** The repository root. */
 export const ROOT = resolve(import.meta.dir, "../..");
 /** The pinned bun binary. */
 export const BUN = join(ROOT, "node_modules/.bin/bun");
-/** The shared fixtures directory (/work/shared/fixtures). */
-export const FIXTURES = join(import.meta.dir, "../../../shared/fixtures");
 
 /** A temporary directory that `cleanup()` removes. */
 export interface TempDir {
@@ -254,3 +255,6 @@ export async function stopChild(child: Child | undefined): Promise<void> {
   child.kill("SIGKILL");
   await child.exited;
 }
+
+/** The one polling helper, also exported here for tests that import it with the other process helpers. */
+export { waitFor };
