@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import dgram from "node:dgram";
 import { loadConfigFile } from "../../src/config/load.ts";
 import { silentLogger } from "../../src/log.ts";
 import { type Service, startService } from "../../src/run/service.ts";
@@ -48,8 +49,8 @@ interface Setup {
   service: Service;
   apiUrl: string;
   udp: number;
-  /** Writes the config with InfluxDB behind `influxProxy` and MQTT behind `mqttProxy`. */
-  write(proxies: { influx: TcpProxy; mqtt: TcpProxy }, userEvents?: object): void;
+  /** Writes the config with InfluxDB and MQTT behind the given proxies (and UDP on `udpPort`). */
+  write(proxies: { influx: TcpProxy; mqtt: TcpProxy }, userEvents?: object, udpPort?: number): void;
 }
 
 /** Starts the service with InfluxDB and MQTT destinations reached through the given proxies. */
@@ -57,23 +58,26 @@ async function start(proxies: { influx: TcpProxy; mqtt: TcpProxy }): Promise<Set
   const dir = tempDir("sense-events-reload-");
   cleanup.push(() => dir.cleanup());
   const ports = { udp: await freeUdpPort(), api: await freeTcpPort() };
-  const write = (p: { influx: TcpProxy; mqtt: TcpProxy }, userEvents: object = {}) =>
+  const write = (p: { influx: TcpProxy; mqtt: TcpProxy }, userEvents: object = {}, udpPort = ports.udp) =>
     dir.write(
       "config.yaml",
-      runConfig(ports, {
-        userEvents: { ...userEvents, sendToMQTT: { enable: true } },
-        butlerSos: {
-          influxdbConfig: {
-            enable: true,
-            host: "127.0.0.1",
-            port: p.influx.port,
-            version: 1,
-            v1Config: { dbName: DB },
+      runConfig(
+        { ...ports, udp: udpPort },
+        {
+          userEvents: { ...userEvents, sendToMQTT: { enable: true } },
+          butlerSos: {
+            influxdbConfig: {
+              enable: true,
+              host: "127.0.0.1",
+              port: p.influx.port,
+              version: 1,
+              v1Config: { dbName: DB },
+            },
+            mqttConfig: { enable: true, brokerHost: "127.0.0.1", brokerPort: p.mqtt.port },
           },
-          mqttConfig: { enable: true, brokerHost: "127.0.0.1", brokerPort: p.mqtt.port },
+          senseEvents: { influxdb: { flushIntervalMs: 20 } },
         },
-        senseEvents: { influxdb: { flushIntervalMs: 20 } },
-      }),
+      ),
     );
   write(proxies);
   const loaded = await loadConfigFile(`${dir.path}/config.yaml`);
@@ -157,6 +161,24 @@ describe("a reload rebuilds only the destinations whose settings changed", () =>
       changed: ["Butler-SOS.mqttConfig.brokerPort"],
       newBrokerConnections: 1,
       influxQueries,
+    });
+  });
+
+  test("a reload refused because the new UDP port is taken leaves MQTT on the old broker", async () => {
+    const p = await proxies();
+    const s = await start(p);
+    await deliver(s, "before3");
+    const moved = { influx: p.influx, mqtt: await startTcpProxy(broker.port) };
+    cleanup.push(() => moved.mqtt.close());
+    const taken = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => taken.bind(0, "127.0.0.1", resolve));
+    cleanup.push(() => taken.close());
+    s.write(moved, {}, taken.address().port);
+    const outcome = await fetchJson(`${s.apiUrl}/api/config/reload`, { method: "POST" });
+    await deliver(s, "after3");
+    expect({ status: outcome.status, newBrokerConnections: moved.mqtt.connections }).toStrictEqual({
+      status: 422,
+      newBrokerConnections: 0,
     });
   });
 });
