@@ -80,42 +80,31 @@ export const obj = <T extends v.ObjectEntries>(entries: T) =>
     v.object(entries, mappingMessage),
   );
 
-/** True for a value present where a mapping belongs but of another type (a list, a number, …). */
-export function isMappingTypeIssue(issue: Issue): boolean {
-  return (
-    issue.input !== undefined &&
-    (issue.type === "object" || (issue.type === "check" && Array.isArray(issue.input)))
-  );
-}
-
 /** A list of `item`. */
 export const list = <T extends v.GenericSchema>(item: T) =>
   v.array(item, (i) => `must be a list (got ${i.received})`);
 
+/** The entries of every schema made by {@link section}, so the schema can be walked and rebuilt. */
+const SECTION_ENTRIES = new WeakMap<object, v.ObjectEntries>();
+
 /** A mapping that may be left out; its own defaults then apply. */
-export const section = <T extends v.ObjectEntries>(entries: T) => v.optional(obj(entries), {});
+export const section = <T extends v.ObjectEntries>(entries: T) => {
+  const schema = v.optional(obj(entries), {});
+  SECTION_ENTRIES.set(schema, entries);
+  return schema;
+};
+
+/** The entries of a schema made by {@link section}, or undefined for any other schema. */
+export function sectionEntries(schema: object): v.ObjectEntries | undefined {
+  return SECTION_ENTRIES.get(schema);
+}
 
 /** The keys of a {@link section}'s mapping, each with its own sub-keys when it is a section too. */
 export function sectionKeys(schema: v.GenericSchema): Record<string, Record<string, true>> {
   const keys: Record<string, Record<string, true>> = {};
-  for (const [key, entry] of Object.entries(entriesOf(schema))) {
+  for (const [key, entry] of Object.entries(sectionEntries(schema) ?? {})) {
     keys[key] = {};
-    for (const sub of Object.keys(entriesOf(entry))) keys[key][sub] = true;
+    for (const sub of Object.keys(sectionEntries(entry) ?? {})) keys[key][sub] = true;
   }
   return keys;
-}
-
-/** The entries of an object schema, looking through `optional` and `pipe`; empty for anything else. */
-function entriesOf(schema: unknown): v.ObjectEntries {
-  if (typeof schema !== "object" || schema === null) return {};
-  if ("entries" in schema && typeof schema.entries === "object" && schema.entries !== null)
-    return schema.entries as v.ObjectEntries;
-  if ("wrapped" in schema) return entriesOf(schema.wrapped);
-  if ("pipe" in schema && Array.isArray(schema.pipe)) {
-    for (const item of schema.pipe) {
-      const found = entriesOf(item);
-      if (Object.keys(found).length > 0) return found;
-    }
-  }
-  return {};
 }
