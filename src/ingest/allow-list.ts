@@ -203,6 +203,8 @@ export async function createAllowList(entries: string[], options: AllowListOptio
   };
   for (const [i, raw] of entries.entries()) {
     const entry = raw.trim();
+    // An empty entry (e.g. a list left with a blank item) is skipped, not reported.
+    if (entry === "") continue;
     if (compiled.add(entry)) {
       compiled.shown.push(entry);
       continue;
