@@ -8,7 +8,7 @@ import { configSchema } from "./schema.ts";
 const BS = "Butler-SOS";
 
 /**
- * The parts of `Butler-SOS` that are only validated when their feature is used (spec §14.1), most
+ * The parts of `Butler-SOS` that are only validated when their feature is used (reference §14.1), most
  * specific first, each with whether it is in use.
  */
 function featureAreas(raw: unknown, f: FeatureGates): [RawPath, boolean][] {

@@ -3,7 +3,7 @@ import { getAt, type RawPath } from "./raw.ts";
 import type { Config, FileConfig } from "./schema.ts";
 import type { ConfigIssue } from "./validate.ts";
 
-/** Which features the file turns on, read once from the raw YAML before validation (spec §14.1). */
+/** Which features the file turns on, read once from the raw YAML before validation (reference §14.1). */
 export interface FeatureGates {
   userEvents: boolean;
   /** `influxdbConfig.enable` with user events on (whether anything is written is decided below). */
@@ -17,7 +17,7 @@ export interface FeatureGates {
   appNames: boolean;
 }
 
-/** One New Relic account that user events are sent to (spec §12). */
+/** One New Relic account that user events are sent to (reference §12). */
 export interface NewRelicAccount {
   /** Name from `thirdPartyToolsCredentials.newRelic[].accountName`; the destination is `newrelic:<name>`. */
   accountName: string;
@@ -52,19 +52,19 @@ export interface RequiredSettings {
 export interface ActiveFeatures {
   /** UDP listener runs (`userEvents.enable`). */
   userEvents: boolean;
-  /** InfluxDB is written to at all (spec §10.1). */
+  /** InfluxDB is written to at all (reference §10.1). */
   influxdb: boolean;
-  /** `user_events` points are written (spec §10.2). */
+  /** `user_events` points are written (reference §10.2). */
   userEventsToInflux: boolean;
-  /** `event_count` points are written (spec §10.5). */
+  /** `event_count` points are written (reference §10.5). */
   eventCount: boolean;
-  /** `user_events_queue` points are written (spec §10.6). */
+  /** `user_events_queue` points are written (reference §10.6). */
   queueMetrics: boolean;
-  /** User events are published to MQTT (spec §11). */
+  /** User events are published to MQTT (reference §11). */
   mqtt: boolean;
-  /** New Relic accounts user events go to, in `destinationAccount` order, without duplicates (spec §12). */
+  /** New Relic accounts user events go to, in `destinationAccount` order, without duplicates (reference §12). */
   newRelic: NewRelicAccount[];
-  /** App names are looked up (spec §4.2). */
+  /** App names are looked up (reference §4.2). */
   appNames: boolean;
   /** Problems that do not stop startup, e.g. an unknown New Relic account name. */
   warnings: string[];
@@ -80,7 +80,7 @@ function gate(raw: unknown, path: RawPath, fallback: boolean): boolean {
   return value === undefined ? fallback : value !== false;
 }
 
-/** Works out from the raw file which features are on (spec §4.2, §10.1, §10.5, §10.6, §11, §12). */
+/** Works out from the raw file which features are on (reference §4.2, §10.1, §10.5, §10.6, §11, §12). */
 export function featureGates(raw: unknown): FeatureGates {
   const userEvents = gate(raw, [BS, "userEvents", "enable"], true);
   const influxOn = userEvents && gate(raw, [BS, "influxdbConfig", "enable"], false);

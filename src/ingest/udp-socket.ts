@@ -7,7 +7,7 @@ import { errorCode, hostPort } from "../net.ts";
 // node:dgram, not Bun.udpSocket: only dgram can set SO_RCVBUF, and with it nothing was lost at
 // 100k datagrams/s where Bun.udpSocket's default buffer lost some (docs/benchmarks.md, "UDP socket choice").
 
-/** One bound UDP socket (spec §8.1, §8.2). It never rebinds: the supervisor decides what happens after an error. */
+/** One bound UDP socket (reference §8.1, §8.2). It never rebinds: the supervisor decides what happens after an error. */
 export interface BoundUdpSocket {
   /** The bound address with the real port: `0.0.0.0:9997` or `[::]:9997`. */
   readonly address: string;

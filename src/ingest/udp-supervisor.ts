@@ -81,7 +81,7 @@ export interface UdpReceiver {
 }
 
 /**
- * Binds the user-events listener on a receive thread (spec §8.1): datagrams arrive on the main
+ * Binds the user-events listener on a receive thread (reference §8.1): datagrams arrive on the main
  * thread in batches through `onDatagram`, so receiving never waits for processing. Rejects with
  * `cannot bind UDP <address>: <cause>` when the address cannot be bound.
  */

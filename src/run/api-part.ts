@@ -11,7 +11,7 @@ export interface ApiStats {
   url: string;
 }
 
-/** The HTTP API (spec §13) as a part; a reload changes its token and shown config, never its address. */
+/** The HTTP API (reference §13) as a part; a reload changes its token and shown config, never its address. */
 export type ApiPart = Part<ApiStats>;
 
 /** What the API part needs besides its config: the other parts' figures and the reload. */

@@ -7,7 +7,7 @@ import type { DestinationStats } from "../stats.ts";
 import { buildDestination, type DestinationPlan, planDestinations, samePlan } from "./destinations.ts";
 import type { Part } from "./part.ts";
 
-/** The outbox and the destinations of the config in force (spec §9–§12). */
+/** The outbox and the destinations of the config in force (reference §9–§12). */
 export interface DeliveryPart extends Part<Record<string, DestinationStats>> {
   /** Queues serialised items for a destination; synchronous (datagram hot path). */
   enqueue(name: string, items: string[]): void;

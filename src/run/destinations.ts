@@ -39,7 +39,7 @@ export function samePlan(a: DestinationPlan, b: DestinationPlan): boolean {
 
 /**
  * The destinations of a validated config in a fixed order — InfluxDB, MQTT, New Relic accounts —
- * one per active feature of spec §10.1, §11 and §12.
+ * one per active feature of reference §10.1, §11 and §12.
  */
 export function planDestinations(config: Config): DestinationPlan[] {
   const features = config.features;

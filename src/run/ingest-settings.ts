@@ -17,7 +17,7 @@ export interface IngestSettings {
   rateLimiter: RateLimiter | null;
   tooLarge: TooLargeWarner;
   isExcluded: (userDirectory: string, userId: string) => boolean;
-  /** True when source validation is on but no entry is usable (spec §8.3: fails closed). */
+  /** True when source validation is on but no entry is usable (reference §8.3: fails closed). */
   allowListFailedClosed: boolean;
   allowListSummary: string | null;
 }

@@ -38,7 +38,7 @@ function keepRestartOnly(next: Config, current: Config): Config {
   };
 }
 
-/** Creates the reload of spec §14.4, shared by SIGHUP and `POST /api/config/reload`. */
+/** Creates the reload of reference §14.4, shared by SIGHUP and `POST /api/config/reload`. */
 export function createReloader(options: ReloaderOptions) {
   const { configFile, log } = options;
   let running = false;

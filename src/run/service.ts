@@ -26,7 +26,7 @@ export interface Service {
   readonly apiUrl: string | null;
   /** Re-reads the config file (SIGHUP, POST /api/config/reload). */
   reload(): ReturnType<ReturnType<typeof createReloader>["reload"]>;
-  /** Graceful shutdown (spec §9): API and UDP first, then flush and spool the outbox. */
+  /** Graceful shutdown (reference §9): API and UDP first, then flush and spool the outbox. */
   close(): Promise<void>;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createAllowList, createSourceGate, parseIPv4, parseIPv6 } from "../../src/ingest/allow-list.ts";
+import { createAllowList, createSourceGate } from "../../src/ingest/allow-list.ts";
+import { parseIPv4, parseIPv6 } from "../../src/ingest/ip.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 
 function capture(level: "info" | "debug" = "debug"): { log: Logger; lines: string[] } {
