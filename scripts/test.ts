@@ -3,6 +3,7 @@
  * whole `bun test` suite, and ends with one `N passed, N failed` line.
  */
 import { ensureInstalled } from "../test/support/influxdb.ts";
+import { ensureDebianPackages, WINE_TOOLS } from "../test/support/wine.ts";
 
 const bun = process.execPath;
 
@@ -26,6 +27,12 @@ async function step(name: string, cmd: string[]): Promise<{ code: number; text: 
 // Installs both Debian packages (influxdb, mosquitto) with apt when missing and running as root.
 await ensureInstalled("influxd");
 await ensureInstalled("mosquitto");
+// The Windows executable runs under Wine; signing and the systemd unit are checked with Debian tools.
+await ensureDebianPackages([
+  ...WINE_TOOLS,
+  { path: "/usr/bin/osslsigncode", pkg: "osslsigncode" },
+  { path: "/usr/bin/systemd-analyze", pkg: "systemd" },
+]);
 
 const failures: string[] = [];
 const lint = await step("lint", ["node_modules/.bin/biome", "check", "src", "test", "scripts"]);

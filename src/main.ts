@@ -13,6 +13,7 @@ import { defaultConfig, formatConfigIssue, loadConfigFile } from "./config/load.
 import type { Config } from "./config/schema.ts";
 import { createLogger } from "./log.ts";
 import { type Service, startService } from "./run/service.ts";
+import { runServiceCommand } from "./service/command.ts";
 import { VERSION } from "./version.ts";
 
 const args = parseArgs(process.argv.slice(2));
@@ -43,6 +44,9 @@ switch (args.command) {
       err(`send-test-events failed: ${(error as Error).message}`);
       process.exit(EXIT.runtime);
     }
+    break;
+  case "service":
+    process.exit(await runServiceCommand(args));
     break;
   case "run":
     await run(args.configFile);
@@ -83,7 +87,10 @@ async function run(configFile: string | undefined): Promise<void> {
     // Received during startup: nothing is queued yet, so there is nothing to flush.
     if (service === null) process.exit(EXIT.ok);
     service.close().then(
-      () => process.exit(EXIT.ok),
+      () => {
+        log.info("[main] shutdown complete: outbox flushed");
+        process.exit(EXIT.ok);
+      },
       (error: Error) => {
         log.error(`[main] shutdown failed: ${error.message}`);
         process.exit(EXIT.runtime);

@@ -1,4 +1,5 @@
 import { isIPv6 } from "node:net";
+import { parseServiceArgs, type ServiceArgs } from "../service/args.ts";
 
 /** Process exit codes (spec §15); 78 is EX_CONFIG from sysexits.h. */
 export const EXIT = { ok: 0, runtime: 1, usage: 2, config: 78 } as const;
@@ -10,7 +11,8 @@ export type ParsedArgs =
   | { command: "appender-xml"; address: string; port: number }
   | { command: "send-test-events"; host: string; port: number; count: number; rate: number }
   | { command: "version" }
-  | { command: "help" };
+  | { command: "help" }
+  | ServiceArgs;
 
 /** A command line that cannot be run; `message` is one line, printed before exiting with `EXIT.usage`. */
 export type UsageError = { command: "usage-error"; message: string };
@@ -45,6 +47,10 @@ export function parseArgs(argv: string[]): ParsedArgs | UsageError {
   const first = argv[0];
   if (first === "help") return { command: "help" };
   if (first === "version") return { command: "version" };
+  if (first === "service") {
+    const service = parseServiceArgs(argv.slice(1));
+    return "message" in service ? usageError(service.message) : service;
+  }
   if (first !== undefined && !first.startsWith("-")) {
     if (!(COMMANDS as readonly string[]).includes(first)) return usageError(`unknown command "${first}"`);
     command = first as Command;

@@ -22,6 +22,13 @@ Usage:
   sense-events send-test-events --to HOST:PORT [--count N] [--rate R]
       Send N sample user-event datagrams (default 40) at R per second
       (default 10; 0 = as fast as possible). IPv6: --to [::1]:9997
+  sense-events service install -c FILE [--name NAME] [--print]
+  sense-events service uninstall|start|stop|status [--name NAME]
+      Run as a service (default name sense-events): on Windows through NSSM
+      (automatic start, restart on exit, log in logs\\ beside FILE; needs an
+      elevated prompt), on Linux as a systemd unit in /etc/systemd/system
+      (needs root; --print only prints the unit or NSSM commands).
+      status prints running, stopped or not installed and exits 0, 3 or 4.
   sense-events --version | -v
   sense-events --help | -h
 
@@ -31,6 +38,9 @@ Exit codes:
   0   success
   1   runtime failure (bind, fatal I/O)
   2   usage error (unknown option, missing value, bad --to)
+  3   service status: installed but not running
+  4   service status/start/stop/uninstall: not installed
+  77  service install/uninstall: not elevated (Windows) or not root (Linux)
   78  invalid or unreadable configuration
 `;
 }

@@ -1,4 +1,6 @@
 import { Database, type Statement } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Logger } from "../log.ts";
 
 /** One spooled item as read back for delivery. */
@@ -243,6 +245,8 @@ class SqliteSpool implements Spool {
  */
 export function openSpool(path: string, log: Logger): Spool | null {
   try {
+    // A spool folder that does not exist yet is created (issue 10), on every OS.
+    mkdirSync(dirname(path), { recursive: true });
     return new SqliteSpool(path);
   } catch (error) {
     log.error(`[outbox] cannot use spool file ${path}, running memory-only: ${(error as Error).message}`);

@@ -148,11 +148,14 @@ function logBufferSizes(log: Logger, address: string, requested: number, effecti
   // an uncapped request reads back as 2 × requested: anything less there means it was capped.
   const expected = process.platform === "linux" ? 2 * requested : requested;
   if (effective !== null && effective < expected) {
+    // Say what the socket really got: on Linux that is half the reported size.
+    const granted = process.platform === "linux" ? effective / 2 : effective;
     log.warn(
-      `[udp] receive buffer: requested ${requested} bytes, the kernel granted ${effective}` +
+      `[udp] receive buffer capped: asked for ${requested} bytes, got ${granted}; bursts beyond that are dropped by the kernel. ` +
         (process.platform === "linux"
-          ? ` (Linux reports double the request, capped at twice net.core.rmem_max); raise it, e.g. sysctl -w net.core.rmem_max=${requested}`
-          : ""),
+          ? `To get the full buffer, raise the limit (net.core.rmem_max, now ${granted}): sysctl -w net.core.rmem_max=${requested}, ` +
+            `keep it in /etc/sysctl.d/90-sense-events.conf, then restart sense-events`
+          : `Set sense-events.udp.receiveBufferBytes to ${granted} or less to silence this`),
     );
   }
 }

@@ -18,6 +18,11 @@ test.each([
   "without a restart",
   "78  invalid or unreadable configuration",
   "2   usage error",
+  "sense-events service install -c FILE [--name NAME] [--print]",
+  "sense-events service uninstall|start|stop|status [--name NAME]",
+  "3   service status: installed but not running",
+  "4   service status/start/stop/uninstall: not installed",
+  "77  service install/uninstall: not elevated (Windows) or not root (Linux)",
 ])("helpText mentions %s", (text) => {
   expect(helpText()).toContain(text);
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openSpool, type Spool } from "../../src/destinations/spool.ts";
@@ -149,12 +149,26 @@ describe("openSpool", () => {
         return path;
       },
     ],
-    ["a path in a missing directory", (d: string) => join(d, "missing", "dir", "outbox.sqlite")],
+    [
+      "a path below a file",
+      (d: string) => {
+        writeFileSync(join(d, "a-file"), "x");
+        return join(d, "a-file", "outbox.sqlite");
+      },
+    ],
   ])("returns null and logs an error for %s", (_, makePath) => {
     const lines: string[] = [];
     const log = createLogger({ level: "error", write: (line) => lines.push(line) });
     expect(openSpool(makePath(dir), log)).toBeNull();
     expect(lines.length).toBe(1);
     expect(lines[0]).toContain("error: [outbox] cannot use spool file");
+  });
+
+  test("creates a spool folder that does not exist yet (issue 10: it ran memory-only instead)", () => {
+    const path = join(dir, "missing", "dir", "outbox.sqlite");
+    const spool = openSpool(path, silentLogger);
+    expect(spool).not.toBeNull();
+    spool?.close();
+    expect(existsSync(path)).toBe(true);
   });
 });

