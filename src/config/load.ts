@@ -1,13 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
+import { errorCode } from "../net.ts";
 import type { Config } from "./schema.ts";
 import { type ConfigIssue, validateConfig } from "./validate.ts";
 
 export type { ConfigIssue } from "./validate.ts";
-
-/** Exit code for an invalid or unreadable config (spec §14.1, §15). */
-export const EXIT_CONFIG = 78;
 
 /** A loaded config with its warnings, or the problems that stop it from loading. */
 export type LoadResult =
@@ -57,10 +55,9 @@ export async function loadConfigFile(path: string): Promise<LoadResult> {
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
     return {
       ok: false,
-      errors: [{ path, message: `cannot read file (${code ?? (error as Error).message})` }],
+      errors: [{ path, message: `cannot read file (${errorCode(error)})` }],
     };
   }
   const result = parseConfigText(text.replace(/^\uFEFF/, ""), { file: path, baseDir: dirname(file) });

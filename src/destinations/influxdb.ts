@@ -246,13 +246,13 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
       return [serializeLine(event)];
     },
     async send(lines: string[]): Promise<SendResult> {
-      const result = await write(lines);
+      const { result, status } = await write(lines);
       // The startup check failed (InfluxDB down) and the database is missing: check again, or every
       // write would answer 404 until the next restart.
-      if (result.kind !== "blocked" || !result.error.startsWith(`${WRITE_FAILED}404`)) return result;
+      if (status !== 404) return result;
       if (started === undefined || (await started)) return result;
       started = create();
-      return (await started) ? await write(lines) : result;
+      return (await started) ? (await write(lines)).result : result;
     },
     async start(): Promise<void> {
       started ??= create();
@@ -264,7 +264,8 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
     },
   };
 
-  async function write(lines: string[]): Promise<SendResult> {
+  /** Sends one write request; `status` is the HTTP status, or null when no response came. */
+  async function write(lines: string[]): Promise<{ result: SendResult; status: number | null }> {
     const text = lines.join("\n");
     const headers: Record<string, string> = {
       ...target.headers,
@@ -284,9 +285,9 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
         res,
         (status, text) => `${WRITE_FAILED}${status}${text ? ` ${text}` : ""}`,
       );
-      return partialWrite(result, lines.length);
+      return { result: partialWrite(result, lines.length), status: res.status };
     } catch (error) {
-      return networkRetry(error, WRITE_FAILED, target.timeoutMs);
+      return { result: networkRetry(error, WRITE_FAILED, target.timeoutMs), status: null };
     }
   }
 }

@@ -23,9 +23,9 @@ export interface SessionTrackerOptions {
 export interface SessionTracker {
   /** Applies one accepted event. */
   update(event: UserEvent): void;
-  /** Active sessions, newest `lastEventAt` first (expired sessions are removed first). */
+  /** Active sessions, newest `lastEventAt` first; expired sessions are left out (a read changes nothing). */
   list(): SessionView[];
-  /** Number of active sessions (expired sessions are removed first). */
+  /** Number of active sessions, expired ones not counted (a read changes nothing). */
   readonly count: number;
   /** Removes sessions idle past their timeout. */
   expire(): void;
@@ -136,10 +136,11 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
   }
 
   function list(): SessionView[] {
-    expire();
+    const at = now();
     const views: SessionView[] = [];
     const newestFirst = [...sessions.values()].sort((a, b) => b.seq - a.seq);
     for (const s of newestFirst) {
+      if (isExpired(s, at)) continue;
       views.push({
         host: s.host,
         userDirectory: s.userDirectory,
@@ -157,8 +158,10 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
     update,
     list,
     get count() {
-      expire();
-      return sessions.size;
+      const at = now();
+      let active = 0;
+      for (const session of sessions.values()) if (!isExpired(session, at)) active++;
+      return active;
     },
     expire,
     setIdleTimeout(minutes: number) {

@@ -5,10 +5,10 @@ import {
   type Receiver,
   sendNumbered,
   spawnReceiver,
-  waitFor,
   writeE2eConfig,
 } from "../support/e2e.ts";
 import { type InfluxServer, startInfluxdb } from "../support/influxdb.ts";
+import { waitFor } from "../support/wait.ts";
 
 const SENT = 1000;
 

@@ -15,9 +15,9 @@ import {
   tcpPortFree,
   tempDir,
   udpPortFree,
-  waitFor,
   waitForReceived,
 } from "../support/process.ts";
+import { waitFor } from "../support/wait.ts";
 
 type Extra = Parameters<typeof runConfig>[1];
 
