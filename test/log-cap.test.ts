@@ -2,7 +2,7 @@ import { describe, expect, setSystemTime, test } from "bun:test";
 import { validateConfig } from "../src/config/validate.ts";
 import { createLogger } from "../src/log.ts";
 import { createLogCap } from "../src/log-cap.ts";
-import { buildSettings } from "../src/run/settings.ts";
+import { buildIngestSettings } from "../src/run/ingest-settings.ts";
 
 function capture(level: "info" | "debug" = "info") {
   const lines: string[] = [];
@@ -79,8 +79,8 @@ describe("allow-list warnings (regression: 40,000 lines for 2,048 rotating sourc
     );
     if (!result.ok) throw new Error(JSON.stringify(result.errors));
     const { log, lines } = capture();
-    const settings = await buildSettings(result.config, log);
-    const allows = settings.pipeline.allows;
+    const settings = await buildIngestSettings(result.config, log);
+    const allows = settings.allows;
     if (allows === null) throw new Error("allow-list off");
     const before = lines.length;
     for (let i = 0; i < 40_000; i++) expect(allows(`10.1.${(i % 2048) >> 8}.${i % 256}`)).toBe(false);

@@ -27,6 +27,8 @@ export interface HealthState {
   address: string | null;
   /** True when the spool is unusable or the allow-list failed closed. */
   degraded: boolean;
+  /** Why it is degraded, one sentence each (a spool lost or unusable); shown when not empty. */
+  problems?: string[];
   destinations: Record<string, DestinationState>;
 }
 
@@ -88,6 +90,7 @@ export function createApi(deps: ApiDeps): Api {
       uptimeSeconds: Math.floor((now() - deps.startedAt) / 1000),
       udp: { listening: h.listening, address: h.address },
       destinations: h.destinations,
+      ...(h.problems && h.problems.length > 0 ? { problems: h.problems } : {}),
     };
     return c.json(body, h.listening ? 200 : 503);
   });

@@ -68,6 +68,12 @@ export function renderMetrics(stats: StatsSnapshot): string {
       perDestination((s) => (s.state === "up" ? 1 : 0)),
     ),
     family(
+      "destination_enqueued_total",
+      "counter",
+      "Items queued, by destination (sent + dropped + queued).",
+      perDestination((s) => s.enqueued),
+    ),
+    family(
       "destination_sent_total",
       "counter",
       "Items delivered, by destination.",

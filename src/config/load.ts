@@ -2,14 +2,12 @@ import { constants, type Stats } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type Document, isScalar, LineCounter, parseDocument, visit } from "yaml";
+import { errorCode } from "../net.ts";
 import { CONFIG_WORKER_URL } from "../workers.ts";
 import type { Config } from "./schema.ts";
 import { type ConfigIssue, validateConfig } from "./validate.ts";
 
 export type { ConfigIssue } from "./validate.ts";
-
-/** Exit code for an invalid or unreadable config (spec §14.1, §15). */
-export const EXIT_CONFIG = 78;
 
 /** A loaded config with its warnings, or the problems that stop it from loading. */
 export type LoadResult =
@@ -89,7 +87,7 @@ async function readConfigText(file: string): Promise<{ text: string } | { error:
     handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     return {
-      error: `cannot read file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      error: `cannot read file (${errorCode(error)})`,
     };
   }
   try {
@@ -108,7 +106,7 @@ async function readConfigText(file: string): Promise<{ text: string } | { error:
     return { text: buffer.toString("utf8", 0, length) };
   } catch (error) {
     return {
-      error: `cannot read file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      error: `cannot read file (${errorCode(error)})`,
     };
   } finally {
     await handle.close();

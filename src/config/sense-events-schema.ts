@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { LOG_LEVELS } from "../log.ts";
-import { bool, host, int, oneOf, port, scalar, section, str } from "./fields.ts";
+import { bool, host, int, oneOf, port, scalar, section, sectionKeys, str } from "./fields.ts";
 
 /** The `sense-events` section: the project's own keys (spec §14.3). */
 export const SenseEventsSchema = section({
@@ -84,14 +84,4 @@ export const SenseEventsSchema = section({
 });
 
 /** Every key of the `sense-events` section, for the unknown-key warning; `true` marks a leaf. */
-export const SENSE_EVENTS_KEYS: Record<string, Record<string, true>> = {
-  api: { enable: true, host: true, port: true, token: true },
-  events: { capacity: true },
-  sessions: { idleTimeoutMinutes: true, maxActive: true },
-  udp: { receiveBufferBytes: true },
-  outbox: { path: true, memoryItems: true, maxBytes: true, shutdownTimeoutMs: true },
-  log: { level: true, format: true },
-  influxdb: { uaTagPrefix: true, userTags: true, flushIntervalMs: true, useHttps: true, v3WriteApi: true },
-  newRelic: { flushIntervalMs: true },
-  appNames: { verifyServerCert: true },
-};
+export const SENSE_EVENTS_KEYS: Record<string, Record<string, true>> = sectionKeys(SenseEventsSchema);

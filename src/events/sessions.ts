@@ -33,14 +33,14 @@ export interface SessionPage {
 export interface SessionTracker {
   /** Applies one accepted event. */
   update(event: UserEvent): void;
-  /** Active sessions, newest `lastEventAt` first (expired sessions are removed first). */
+  /** Active sessions, newest `lastEventAt` first; expired sessions are left out (a read changes nothing). */
   list(): SessionView[];
   /**
    * At most `limit` sessions and about `maxBytes` of JSON, newest first, starting after the
-   * session of cursor `after` (a `next` of an earlier page).
+   * session of cursor `after` (a `next` of an earlier page); expired sessions are left out.
    */
   page(limit: number, after?: string, maxBytes?: number): SessionPage;
-  /** Number of active sessions (expired sessions are removed first). */
+  /** Number of active sessions, expired ones not counted (a read changes nothing). */
   readonly count: number;
   /** Sessions evicted by the `maxActive`/`maxBytes` bounds since start. */
   readonly evicted: number;
@@ -240,17 +240,20 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
   });
 
   function list(): SessionView[] {
-    expire();
-    return [...sessions.values()].sort((a, b) => b.seq - a.seq).map(view);
+    const at = now();
+    return [...sessions.values()]
+      .filter((s) => !isExpired(s, at))
+      .sort((a, b) => b.seq - a.seq)
+      .map(view);
   }
 
   function page(limit: number, after?: string, maxPageBytes = 4 * 1024 * 1024): SessionPage {
-    expire();
+    const at = now();
     // The cursor is the update counter of the last session shown: sessions updated since then
     // moved to the front and are not repeated; the rest keep their order.
     const cursor = after === undefined ? Number.POSITIVE_INFINITY : Number(after);
     const older: Session[] = [];
-    for (const s of sessions.values()) if (s.seq < cursor) older.push(s);
+    for (const s of sessions.values()) if (s.seq < cursor && !isExpired(s, at)) older.push(s);
     older.sort((a, b) => b.seq - a.seq);
     const out: SessionView[] = [];
     let size = 0;
@@ -272,8 +275,10 @@ export function createSessionTracker(options: SessionTrackerOptions): SessionTra
     list,
     page,
     get count() {
-      expire();
-      return sessions.size;
+      const at = now();
+      let active = 0;
+      for (const session of sessions.values()) if (!isExpired(session, at)) active++;
+      return active;
     },
     get evicted() {
       return evicted;

@@ -1,4 +1,3 @@
-import { type ActiveFeatures, activeFeatures } from "../config/features.ts";
 import type { Config } from "../config/schema.ts";
 import { createAllowList, createSourceGate } from "../ingest/allow-list.ts";
 import { createExcluder } from "../ingest/exclude.ts";
@@ -8,21 +7,18 @@ import {
   type RateLimiter,
   type TooLargeWarner,
 } from "../ingest/limits.ts";
-import type { PipelineSettings } from "../ingest/pipeline.ts";
 import type { Logger } from "../log.ts";
 import { createLogCap, type LogCap } from "../log-cap.ts";
-import { type BuiltDestinations, buildDestinations } from "./destinations.ts";
 
-/** Everything derived from one config that a reload replaces as a whole. */
-export interface Settings {
-  config: Config;
-  features: ActiveFeatures;
-  destinations: BuiltDestinations;
-  pipeline: Omit<PipelineSettings, "eventCount">;
-  isExcluded: (userDirectory: string, userId: string) => boolean;
+/** The datagram filters of one config: allow-list, size and rate limits, excludeUser. */
+export interface IngestSettings {
+  /** Source gate (logs throttled); null when source validation is off. */
+  allows: ((ip: string) => boolean) | null;
+  maxMessageSize: number;
   rateLimiter: RateLimiter | null;
   tooLarge: TooLargeWarner;
-  /** True when source validation is on but no entry is usable (spec §8.3: fails closed). */
+  isExcluded: (userDirectory: string, userId: string) => boolean;
+  /** True when source validation is on but no entry is usable (reference §8.3: fails closed). */
   allowListFailedClosed: boolean;
   allowListSummary: string | null;
   /** The process-wide cap on repeated warnings, carried over by every reload. */
@@ -30,17 +26,18 @@ export interface Settings {
 }
 
 /**
- * Builds the reloadable parts from a validated config: allow-list (resolving hostnames), limits,
- * excludeUser matcher and destinations. Nothing here binds sockets or starts timers. With the
- * `previous` settings (a reload), unchanged limits keep their state.
+ * Builds the filters from `Butler-SOS.userEvents` (resolving allow-list hostnames). With the
+ * `previous` settings (a reload), a rate limit and too-large warner whose settings did not change
+ * keep their state, so a reload during a flood does not admit a fresh window.
  */
-export async function buildSettings(config: Config, log: Logger, previous?: Settings): Promise<Settings> {
-  const bs = config["Butler-SOS"];
-  const udp = bs.userEvents.udpServerConfig;
-  const features = activeFeatures(config);
-  for (const warning of features.warnings) log.warn(`[config] ${warning}`);
-
-  const logCap = previous?.logCap ?? createLogCap({ log });
+export async function buildIngestSettings(
+  config: Config,
+  log: Logger,
+  previous?: { config: Config; settings: IngestSettings },
+): Promise<IngestSettings> {
+  const ue = config["Butler-SOS"].userEvents;
+  const udp = ue.udpServerConfig;
+  const logCap = previous?.settings.logCap ?? createLogCap({ log });
   let allows: ((ip: string) => boolean) | null = null;
   let allowListFailedClosed = false;
   let allowListSummary: string | null = null;
@@ -59,8 +56,6 @@ export async function buildSettings(config: Config, log: Logger, previous?: Sett
     allowListFailedClosed = list.failedClosed;
     allowListSummary = list.summary;
   }
-  // A reload keeps the running rate-limit window and log throttle when their settings did not change,
-  // so a reload during a flood does not admit a fresh window.
   const before = previous?.config["Butler-SOS"].userEvents.udpServerConfig;
   const sameLimit =
     before !== undefined &&
@@ -68,7 +63,7 @@ export async function buildSettings(config: Config, log: Logger, previous?: Sett
     before.rateLimit.maxMessagesPerMinute === udp.rateLimit.maxMessagesPerMinute;
   const rateLimiter =
     sameLimit && previous !== undefined
-      ? previous.rateLimiter
+      ? previous.settings.rateLimiter
       : udp.rateLimit.enable
         ? createRateLimiter({
             maxPerMinute: udp.rateLimit.maxMessagesPerMinute,
@@ -77,7 +72,7 @@ export async function buildSettings(config: Config, log: Logger, previous?: Sett
         : null;
   const tooLarge =
     previous !== undefined && before?.maxMessageSize === udp.maxMessageSize
-      ? previous.tooLarge
+      ? previous.settings.tooLarge
       : createTooLargeWarner({
           maxMessageSize: udp.maxMessageSize,
           log: logCap.for(
@@ -85,21 +80,12 @@ export async function buildSettings(config: Config, log: Logger, previous?: Sett
             (n, sources) => `[udp] dropped ${n} datagrams over maxMessageSize from ${sources} sources`,
           ),
         });
-  const destinations = buildDestinations(config, features, log);
   return {
-    config,
-    features,
-    destinations,
-    pipeline: {
-      allows,
-      maxMessageSize: udp.maxMessageSize,
-      rateLimit: rateLimiter,
-      onTooLarge: (bytes, address) => tooLarge.record(bytes, address),
-      targets: destinations.forEvents,
-    },
-    isExcluded: createExcluder(bs.userEvents.excludeUser),
+    allows,
+    maxMessageSize: udp.maxMessageSize,
     rateLimiter,
     tooLarge,
+    isExcluded: createExcluder(ue.excludeUser),
     allowListFailedClosed,
     allowListSummary,
     logCap,
