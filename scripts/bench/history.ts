@@ -18,7 +18,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { validateConfig } from "../../src/config/validate.ts";
 import { createOutbox } from "../../src/destinations/outbox.ts";
-import { openSpool } from "../../src/destinations/spool.ts";
+import { openSpool } from "../../src/destinations/spool-file.ts";
 import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
 import { encodeHistoryItem } from "../../src/history/item.ts";
 import { createHistoryPart, type HistoryPart } from "../../src/history/part.ts";

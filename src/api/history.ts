@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { CONCURRENCY_LIMIT, CONCURRENCY_STEPS } from "../history/concurrency.ts";
-import { EXPORT_FORMATS, exportStream } from "../history/csv.ts";
+import { EXPORT_FORMATS } from "../history/csv.ts";
 import { formatCursor, type HistoryFilter, parseCursor } from "../history/events-query.ts";
 import type { HistoryQueries } from "../history/queries.ts";
 import { parseHistoryTime } from "../history/time.ts";
@@ -82,8 +82,9 @@ export function historyRoutes(history: () => HistoryQueries | null, now: () => n
     const f = filter(query, now());
     const format = choice(query, "format", ["json", "csv", "ndjson"], "json");
     if (format !== "json") {
-      const spec = EXPORT_FORMATS[format];
-      return new Response(exportStream(h.export(f), spec), { headers: { "content-type": spec.contentType } });
+      return new Response(h.export(f, format), {
+        headers: { "content-type": EXPORT_FORMATS[format].contentType },
+      });
     }
     const limitText = query.limit ?? "100";
     const limit = /^\d{1,5}$/.test(limitText) ? Number(limitText) : 0;

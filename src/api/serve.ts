@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isLoopback } from "../config/rules.ts";
 import type { Logger } from "../log.ts";
+import { hostPort } from "../net.ts";
 
 /** PEM file paths of `sense-events.api.tls` (already resolved against the config file's folder). */
 export interface ApiTlsPaths {
@@ -35,11 +36,6 @@ interface Pem {
   key: string;
 }
 
-/** Brackets an IPv6 host for a URL. */
-function formatHost(host: string): string {
-  return host.includes(":") ? `[${host}]` : host;
-}
-
 /** Reads the PEM pair, or returns null without TLS; throws naming the file that cannot be read. */
 function readPem(tls: ApiTlsPaths | undefined): Pem | null {
   if (!tls?.cert || !tls.key) return null;
@@ -61,7 +57,7 @@ function readPem(tls: ApiTlsPaths | undefined): Pem | null {
  */
 export function startApiServer(options: ApiServerOptions): ApiServer {
   const { host, port, log } = options;
-  const where = `${formatHost(host)}:${port}`;
+  const where = hostPort(host, port);
   const listen = (pem: Pem | null, bindPort: number) =>
     Bun.serve({
       hostname: host,
@@ -81,7 +77,7 @@ export function startApiServer(options: ApiServerOptions): ApiServer {
   }
   // Port 0 (tests) binds a free port; a replacement listener must take the same one.
   const boundPort = server.port ?? port;
-  const url = `${pem ? "https" : "http"}://${formatHost(server.hostname ?? host)}:${boundPort}`;
+  const url = `${pem ? "https" : "http"}://${hostPort(server.hostname ?? host, boundPort)}`;
   if (!pem && !isLoopback(host)) {
     log.warn(
       `[api] ${url} is reachable from other machines without TLS: the API token travels in clear text; set sense-events.api.tls`,
@@ -92,7 +88,7 @@ export function startApiServer(options: ApiServerOptions): ApiServer {
 
   return {
     get url() {
-      return `${pem ? "https" : "http"}://${formatHost(server.hostname ?? host)}:${boundPort}`;
+      return `${pem ? "https" : "http"}://${hostPort(server.hostname ?? host, boundPort)}`;
     },
     applyTls(tls) {
       let next: Pem | null;

@@ -1,4 +1,3 @@
-import { activeFeatures } from "../config/features.ts";
 import type { Config } from "../config/schema.ts";
 
 /**
@@ -8,7 +7,7 @@ import type { Config } from "../config/schema.ts";
  */
 export function cardinalityHint(config: Config): string | null {
   const influx = config["Butler-SOS"].influxdbConfig;
-  if (!activeFeatures(config).userEventsToInflux || (influx.version ?? 1) !== 1) return null;
+  if (!config.features.userEventsToInflux || (influx.version ?? 1) !== 1) return null;
   if (!config["sense-events"].influxdb.userTags) return null;
   return (
     "hint: sense-events.influxdb.userTags is true (Butler SOS's schema), so every distinct user is a value of the " +

@@ -1,5 +1,5 @@
 import { lookup } from "node:dns/promises";
-import { isIPv6 } from "node:net";
+import { hostPort } from "../net.ts";
 
 /** Options for `sendTestEvents`; `rate` is datagrams per second and 0 means as fast as possible. */
 export type SendTestEventsOptions = {
@@ -11,6 +11,10 @@ export type SendTestEventsOptions = {
   rate?: number;
   /** Receives the progress and summary lines. */
   out: (line: string) => void;
+  /** Monotonic clock in ms (tests inject one). @default performance.now */
+  now?: () => number;
+  /** Waits `ms` milliseconds (tests inject one that advances their clock). @default Bun.sleep */
+  sleep?: (ms: number) => Promise<unknown>;
 };
 
 /** The four user agents of spec §4.3, used in turn by consecutive simulated sessions. */
@@ -61,9 +65,9 @@ export async function sendTestEvents(
   const count = options.count ?? 40;
   const rate = options.rate ?? 10;
   const { address, family } = await lookup(options.host);
-  const target = isIPv6(options.host)
-    ? `[${options.host}]:${options.port}`
-    : `${options.host}:${options.port}`;
+  const now = options.now ?? (() => performance.now());
+  const sleep = options.sleep ?? Bun.sleep;
+  const target = hostPort(options.host, options.port);
 
   // ICMP "port unreachable" comes back as a socket error; without a handler it would crash the process.
   let refused = 0;
@@ -77,11 +81,11 @@ export async function sendTestEvents(
     },
   });
   options.out(`sending ${count} datagrams to ${target} at ${rate === 0 ? "full speed" : `${rate}/s`}`);
-  const start = performance.now();
+  const start = now();
   let sent = 0;
   try {
     while (sent < count) {
-      const elapsed = performance.now() - start;
+      const elapsed = now() - start;
       // The first datagram goes at t=0, datagram i at i/rate seconds.
       const due = rate === 0 ? count : Math.min(count, Math.floor((elapsed * rate) / 1000) + 1);
       while (sent < due) {
@@ -91,15 +95,15 @@ export async function sendTestEvents(
         const accepted = socket.sendMany(packets);
         sent += accepted;
         // Fewer accepted means the socket buffer is full: give the kernel a moment before the rest.
-        if (accepted < n) await Bun.sleep(1);
+        if (accepted < n) await sleep(1);
         else if (rate === 0) await new Promise((resolve) => setImmediate(resolve));
       }
-      if (sent < count) await Bun.sleep(Math.max(0, start + (sent * 1000) / rate - performance.now()));
+      if (sent < count) await sleep(Math.max(0, start + (sent * 1000) / rate - now()));
     }
   } finally {
     socket.close();
   }
-  const elapsedMs = performance.now() - start;
+  const elapsedMs = now() - start;
   const seconds = elapsedMs / 1000;
   const perSecond = seconds > 0 ? (sent / seconds).toFixed(1) : "∞";
   options.out(`sent ${sent} datagrams to ${target} in ${seconds.toFixed(2)} s (${perSecond}/s)`);

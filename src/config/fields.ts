@@ -72,13 +72,39 @@ export const oneOf = <const T extends readonly (string | number)[]>(options: T) 
   return v.picklist(options, (i) => `must be ${list} (got ${i.received})`);
 };
 
-/** A mapping whose unknown keys are ignored (and left out of the output). */
-export const obj = <T extends v.ObjectEntries>(entries: T) => v.object(entries, mappingMessage);
+/** A mapping whose unknown keys are ignored (and left out of the output); a list is not a mapping. */
+export const obj = <T extends v.ObjectEntries>(entries: T) =>
+  v.pipe(
+    v.unknown(),
+    v.check((value) => !Array.isArray(value), mappingMessage),
+    v.object(entries, mappingMessage),
+  );
 
 /** A list of `item`. */
 export const list = <T extends v.GenericSchema>(item: T) =>
   v.array(item, (i) => `must be a list (got ${i.received})`);
 
+/** The entries of every schema made by {@link section}, so the schema can be walked and rebuilt. */
+const SECTION_ENTRIES = new WeakMap<object, v.ObjectEntries>();
+
 /** A mapping that may be left out; its own defaults then apply. */
-export const section = <T extends v.ObjectEntries>(entries: T) =>
-  v.optional(obj(entries), {} as v.InferInput<v.ObjectSchema<T, undefined>>);
+export const section = <T extends v.ObjectEntries>(entries: T) => {
+  const schema = v.optional(obj(entries), {});
+  SECTION_ENTRIES.set(schema, entries);
+  return schema;
+};
+
+/** The entries of a schema made by {@link section}, or undefined for any other schema. */
+export function sectionEntries(schema: object): v.ObjectEntries | undefined {
+  return SECTION_ENTRIES.get(schema);
+}
+
+/** The keys of a {@link section}'s mapping, each with its own sub-keys when it is a section too. */
+export function sectionKeys(schema: v.GenericSchema): Record<string, Record<string, true>> {
+  const keys: Record<string, Record<string, true>> = {};
+  for (const [key, entry] of Object.entries(sectionEntries(schema) ?? {})) {
+    keys[key] = {};
+    for (const sub of Object.keys(sectionEntries(entry) ?? {})) keys[key][sub] = true;
+  }
+  return keys;
+}

@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { bool, obj, str } from "./fields.ts";
 
 /** The five `sendToMQTT.postTo` keys and their default topics (spec §11). */
-export const DEFAULT_TOPICS = {
+const DEFAULT_TOPICS = {
   everythingTopic: "qliksense/userevent",
   sessionStartTopic: "qliksense/userevent/session/start",
   sessionStopTopic: "qliksense/userevent/session/stop",

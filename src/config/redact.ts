@@ -4,7 +4,7 @@ import { isMapping } from "./raw.ts";
 const SECRET_KEY = /password|token|apikey|secret|passphrase/i;
 
 /** Shown in place of a secret. */
-export const REDACTED = "***";
+const REDACTED = "***";
 
 function redact(value: unknown, path: readonly string[]): unknown {
   if (Array.isArray(value)) {

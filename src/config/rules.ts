@@ -1,8 +1,9 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
-import { activeFeatures } from "./features.ts";
-import type { Config } from "./schema.ts";
+import { errorCode } from "../net.ts";
+import type { ActiveFeatures } from "./features.ts";
+import type { FileConfig } from "./schema.ts";
 import type { ConfigIssue } from "./validate.ts";
 
 /** A copy of `section` with the given path keys resolved against `baseDir`; absent or empty paths stay. */
@@ -16,7 +17,7 @@ function resolveKeys<T extends object>(section: T, keys: readonly (keyof T)[], b
 }
 
 /** Returns a copy with the outbox, certificate and MQTT TLS paths resolved against `baseDir`. */
-export function resolvePaths(config: Config, baseDir: string): Config {
+export function resolvePaths(config: FileConfig, baseDir: string): FileConfig {
   const bs = config["Butler-SOS"];
   const se = config["sense-events"];
   return {
@@ -52,59 +53,37 @@ function unreadable(path: string): string | undefined {
     if (!statSync(path).isFile()) return `not a file: ${path}`;
     return undefined;
   } catch (error) {
-    return `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+    return `cannot read ${path} (${errorCode(error)})`;
   }
 }
 
 /**
- * The rules that depend on which features are active (spec §14.1, §14.2, §13): required values,
- * readable certificate files and the API token rule. Expects {@link resolvePaths} to have run.
+ * The rules that depend on which features are active and read the disk or the API address (spec
+ * §14.1, §14.2, §13): readable certificate files and the API token rule. Required values are checked
+ * by {@link activateFeatures}. Expects {@link resolvePaths} to have run.
  */
-export function checkActive(config: Config): ConfigIssue[] {
+export function checkActive(config: FileConfig, features: ActiveFeatures): ConfigIssue[] {
   const errors: ConfigIssue[] = [];
   const bs = config["Butler-SOS"];
   const api = config["sense-events"].api;
-  const f = activeFeatures(config);
-  const required = (path: string, value: unknown, why: string) => {
-    if (value === undefined || value === "") errors.push({ path, message: `required ${why}` });
-  };
   const readable = (path: string, file: string | undefined, why: string) => {
-    if (!file) return required(path, file, why);
+    if (!file) {
+      errors.push({ path, message: `required ${why}` });
+      return;
+    }
     const problem = unreadable(file);
     if (problem) errors.push({ path, message: problem });
   };
-
-  if (f.influxdb) {
-    const influx = bs.influxdbConfig;
-    const p = "Butler-SOS.influxdbConfig";
-    required(`${p}.host`, influx.host, "when InfluxDB is enabled");
-    required(`${p}.version`, influx.version, "when InfluxDB is enabled");
-    const why = `for InfluxDB v${influx.version}`;
-    if (influx.version === 1) required(`${p}.v1Config.dbName`, influx.v1Config.dbName, why);
-    if (influx.version === 2) {
-      required(`${p}.v2Config.org`, influx.v2Config.org, why);
-      required(`${p}.v2Config.bucket`, influx.v2Config.bucket, why);
-      required(`${p}.v2Config.token`, influx.v2Config.token, why);
-    }
-    if (influx.version === 3) {
-      required(`${p}.v3Config.database`, influx.v3Config.database, why);
-      required(`${p}.v3Config.token`, influx.v3Config.token, why);
-    }
-  }
-  if (f.mqtt) {
+  if (features.mqtt) {
     const mqtt = bs.mqttConfig;
-    required("Butler-SOS.mqttConfig.brokerHost", mqtt.brokerHost, "when MQTT is enabled");
     if (mqtt.tls.enable)
       for (const key of ["ca", "cert", "key"] as const)
         if (mqtt.tls[key]) readable(`Butler-SOS.mqttConfig.tls.${key}`, mqtt.tls[key], "");
   }
-  if (bs.userEvents.enable && bs.newRelic.enable && bs.userEvents.sendToNewRelic.enable)
-    required("Butler-SOS.newRelic.event.url", bs.newRelic.event.url, "when New Relic is enabled");
-  if (f.appNames) {
-    const why = "when app names are enabled";
-    required("Butler-SOS.appNames.hostIP", bs.appNames.hostIP, why);
-    readable("Butler-SOS.cert.clientCert", bs.cert.clientCert, why);
-    readable("Butler-SOS.cert.clientCertKey", bs.cert.clientCertKey, why);
+  if (features.appNames) {
+    // A missing certificate is already reported as required.
+    if (bs.cert.clientCert) readable("Butler-SOS.cert.clientCert", bs.cert.clientCert, "");
+    if (bs.cert.clientCertKey) readable("Butler-SOS.cert.clientCertKey", bs.cert.clientCertKey, "");
     if (config["sense-events"].appNames.verifyServerCert)
       readable(
         "Butler-SOS.cert.clientCertCA",

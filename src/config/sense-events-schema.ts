@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { LOG_LEVELS } from "../log.ts";
-import { bool, host, int, obj, oneOf, port, scalar, section, str } from "./fields.ts";
+import { bool, host, int, obj, oneOf, port, scalar, section, sectionKeys, str } from "./fields.ts";
 
 /** The `sense-events` section: the project's own keys (spec §14.3). */
 export const SenseEventsSchema = section({
@@ -12,8 +12,16 @@ export const SenseEventsSchema = section({
     host: v.optional(host(), "127.0.0.1"),
     /** Listen port. @default 9995 */
     port: v.optional(port(), 9995),
-    /** Bearer token for `/api/*` and `/metrics`. @default none */
-    token: v.optional(scalar()),
+    /** Bearer token for `/api/*` and `/metrics`; surrounding whitespace is an error (presented tokens are trimmed). @default none */
+    token: v.optional(
+      v.pipe(
+        scalar(),
+        v.check(
+          (s) => s.trim() === s,
+          "must not start or end with whitespace (a presented token is trimmed)",
+        ),
+      ),
+    ),
     /** HTTPS for the API and the dashboard (reference §20): PEM paths relative to the config file; re-read on reload. @default none */
     tls: v.optional(
       obj({
@@ -33,6 +41,8 @@ export const SenseEventsSchema = section({
   sessions: section({
     /** Minutes without events before a session with no connections expires. @default 30 */
     idleTimeoutMinutes: v.optional(int(1), 30),
+    /** Most active sessions kept; past it the least recently active is evicted and counted. @default 100000 */
+    maxActive: v.optional(int(1, 10_000_000), 100_000),
   }),
   /** UDP socket. */
   udp: section({
@@ -99,16 +109,4 @@ export const SenseEventsSchema = section({
 });
 
 /** Every key of the `sense-events` section, for the unknown-key warning; `true` marks a leaf. */
-export const SENSE_EVENTS_KEYS: Record<string, Record<string, true>> = {
-  api: { enable: true, host: true, port: true, token: true, tls: true },
-  events: { capacity: true },
-  sessions: { idleTimeoutMinutes: true },
-  udp: { receiveBufferBytes: true },
-  outbox: { path: true, memoryItems: true, maxBytes: true, shutdownTimeoutMs: true },
-  log: { level: true, format: true },
-  influxdb: { uaTagPrefix: true, userTags: true, flushIntervalMs: true, useHttps: true, v3WriteApi: true },
-  newRelic: { flushIntervalMs: true },
-  appNames: { verifyServerCert: true },
-  history: { enable: true, path: true, retentionDays: true, maxBytes: true },
-  hosts: { silentAfterMinutes: true },
-};
+export const SENSE_EVENTS_KEYS: Record<string, Record<string, true>> = sectionKeys(SenseEventsSchema);

@@ -2,6 +2,7 @@ import type { DeliverableEvent } from "../events/event.ts";
 import type { Logger } from "../log.ts";
 import type { Destination, SendResult } from "./destination.ts";
 import { classifyHttp, ERROR_BODY_CHARS, networkRetry } from "./http-result.ts";
+import { partialWrite } from "./influx-partial.ts";
 import { createUserEventSerializer, type InfluxVersion, type StaticTag } from "./line-protocol.ts";
 
 /** Options for {@link influxDestination}, taken from `influxdbConfig` and `sense-events.influxdb` (spec §10.1). */
@@ -245,13 +246,13 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
       return [serializeLine(event)];
     },
     async send(lines: string[]): Promise<SendResult> {
-      const result = await write(lines);
+      const { result, status } = await write(lines);
       // The startup check failed (InfluxDB down) and the database is missing: check again, or every
       // write would answer 404 until the next restart.
-      if (result.kind !== "blocked" || !result.error.startsWith(`${WRITE_FAILED}404`)) return result;
+      if (status !== 404) return result;
       if (started === undefined || (await started)) return result;
       started = create();
-      return (await started) ? await write(lines) : result;
+      return (await started) ? (await write(lines)).result : result;
     },
     async start(): Promise<void> {
       started ??= create();
@@ -263,7 +264,8 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
     },
   };
 
-  async function write(lines: string[]): Promise<SendResult> {
+  /** Sends one write request; `status` is the HTTP status, or null when no response came. */
+  async function write(lines: string[]): Promise<{ result: SendResult; status: number | null }> {
     const text = lines.join("\n");
     const headers: Record<string, string> = {
       ...target.headers,
@@ -279,9 +281,13 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
     try {
       const signal = AbortSignal.any([lifetime.signal, AbortSignal.timeout(target.timeoutMs)]);
       const res = await doFetch(target.url, { method: "POST", headers, body, signal });
-      return await classifyHttp(res, (status, text) => `${WRITE_FAILED}${status}${text ? ` ${text}` : ""}`);
+      const result = await classifyHttp(
+        res,
+        (status, text) => `${WRITE_FAILED}${status}${text ? ` ${text}` : ""}`,
+      );
+      return { result: partialWrite(result, lines.length), status: res.status };
     } catch (error) {
-      return networkRetry(error, WRITE_FAILED, target.timeoutMs);
+      return { result: networkRetry(error, WRITE_FAILED, target.timeoutMs), status: null };
     }
   }
 }

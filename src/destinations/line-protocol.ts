@@ -85,7 +85,7 @@ export function quoteString(s: string): string {
 }
 
 /** Compares two keys by their UTF-8 bytes (UTF-16 order differs only for astral vs. U+E000–U+FFFF). */
-export function compareUtf8(a: string, b: string): number {
+function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 

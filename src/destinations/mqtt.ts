@@ -1,16 +1,9 @@
 import { type IClientOptions, type MqttClient, connect as mqttConnect } from "mqtt";
+import type { PostTo } from "../config/mqtt-topics.ts";
+import type { Tag } from "../config/tags.ts";
 import type { Logger } from "../log.ts";
 import type { Destination, SendResult } from "./destination.ts";
 import { decodeMqttItem, encodeMqttItem, encodeQos0Publishes, mqttPayload } from "./mqtt-packet.ts";
-
-/** Topics per event kind (`userEvents.sendToMQTT.postTo.*`); null = that topic is disabled. */
-export interface MqttTopics {
-  everythingTopic: string | null;
-  sessionStartTopic: string | null;
-  sessionStopTopic: string | null;
-  connectionOpenTopic: string | null;
-  connectionCloseTopic: string | null;
-}
 
 /** Options for {@link mqttDestination}; PEM values are file paths, already resolved. */
 export interface MqttDestinationOptions {
@@ -25,9 +18,10 @@ export interface MqttDestinationOptions {
   clientId?: string;
   /** 3 = MQTT 3.1, 4 = 3.1.1, 5 = MQTT 5. */
   protocolVersion: 3 | 4 | 5;
-  topics: MqttTopics;
+  /** Topic per event kind (`userEvents.sendToMQTT.postTo`); null = that topic is off. */
+  topics: PostTo;
   /** `userEvents.tags`, sent as the payload's `tags` object. */
-  tags: { name: string; value: string }[];
+  tags: Tag[];
   log: Logger;
   /** Injectable mqtt.js `connect` for tests. */
   connect?: typeof mqttConnect;

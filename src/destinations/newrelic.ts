@@ -1,14 +1,9 @@
 import { createHash } from "node:crypto";
+import type { Tag } from "../config/tags.ts";
 import { type DeliverableEvent, destinationAppName } from "../events/event.ts";
 import type { Logger } from "../log.ts";
 import type { Destination } from "./destination.ts";
 import { classifyHttp, networkRetry } from "./http-result.ts";
-
-/** A `{name, value}` pair from the config (headers, static attributes, tags). */
-export interface NameValue {
-  name: string;
-  value: string;
-}
 
 /** Options for {@link newRelicDestination}: one New Relic account. */
 export interface NewRelicDestinationOptions {
@@ -18,11 +13,11 @@ export interface NewRelicDestinationOptions {
   /** Event API base URL, e.g. `https://insights-collector.eu01.nr-data.net`. */
   url: string;
   /** `newRelic.event.header[]`, sent before `Api-Key`. */
-  headers: NameValue[];
+  headers: Tag[];
   /** `newRelic.event.attribute.static`. */
-  staticAttributes: NameValue[];
+  staticAttributes: Tag[];
   /** `userEvents.tags`. */
-  tags: NameValue[];
+  tags: Tag[];
   /** Hash the user attributes (`sendToNewRelic.scramble`). */
   scramble: boolean;
   flushIntervalMs: number;

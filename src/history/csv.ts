@@ -73,29 +73,3 @@ export const EXPORT_FORMATS: Record<"csv" | "ndjson", ExportFormat> = {
   csv: { contentType: "text/csv; charset=utf-8", header: CSV_HEADER, row: csvRow },
   ndjson: { contentType: "application/x-ndjson", header: "", row: (e) => `${JSON.stringify(e)}\n` },
 };
-
-/** Streams `pages` in `format` as bytes, one page per pull (nothing more is held). */
-export function exportStream(
-  pages: AsyncGenerator<UserEvent[]>,
-  format: ExportFormat,
-): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  let headerSent = false;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let text = headerSent ? "" : format.header;
-      headerSent = true;
-      const next = await pages.next();
-      if (next.done) {
-        if (text !== "") controller.enqueue(encoder.encode(text));
-        controller.close();
-        return;
-      }
-      for (const e of next.value) text += format.row(e);
-      controller.enqueue(encoder.encode(text));
-    },
-    async cancel() {
-      await pages.return(undefined);
-    },
-  });
-}

@@ -4,6 +4,7 @@ import type { Destination } from "../destinations/destination.ts";
 import type { EventRing } from "../events/ring.ts";
 import type { SessionTracker } from "../events/sessions.ts";
 import type { Logger } from "../log.ts";
+import type { Applied, Part } from "../run/part.ts";
 import { createEventDecoder, EVENT_COLUMNS, type EventRow } from "./decode.ts";
 import { historyDestination } from "./destination.ts";
 import { isSilent } from "./hosts.ts";
@@ -26,8 +27,8 @@ export interface HistoryStats {
   hostLastEventSeconds: Record<string, number>;
 }
 
-/** The history store as one long-lived part of the service: `{ name, apply, stats, close }`. */
-export interface HistoryPart {
+/** The history store as one long-lived part of the service (reference §19). */
+export interface HistoryPart extends Part<HistoryStats> {
   readonly name: "history";
   /** The outbox destination that writes the file (attach it once; it lives as long as the part). */
   readonly destination: Destination;
@@ -38,14 +39,11 @@ export interface HistoryPart {
   /** Refills the ring with the newest events and the tracker with the sessions open now. */
   restore(ring: EventRing, sessions: SessionTracker): void;
   /** Applies a reloaded config (retention, size cap, silence, idle timeout); path and enable need a restart. */
-  apply(next: Config): Promise<{ restartRequired: boolean }>;
-  stats(): HistoryStats;
+  apply(next: Config): Promise<Applied>;
   /** Deletes by age and size now (also hourly and at start). */
   prune(): Promise<void>;
   /** Logs hosts that went silent or came back (also every 30 s). */
   checkHosts(): void;
-  /** Saves the sessions and closes the file; call after the outbox has flushed. */
-  close(): Promise<void>;
 }
 
 /** Options for {@link createHistoryPart}. */
@@ -76,6 +74,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
   const reader = openHistoryReader(path);
   const queries = createHistoryQueries(
     reader,
+    path,
     () => ({
       idleTimeoutMinutes: config.sessions.idleTimeoutMinutes,
       silentAfterMinutes: config.hosts.silentAfterMinutes,
@@ -158,8 +157,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
       const before = config;
       config = next["sense-events"];
       writer.setIdleTimeout(config.sessions.idleTimeoutMinutes);
-      const restartRequired =
-        config.history.enable !== before.history.enable || config.history.path !== before.history.path;
+      // enable and path are restart-only (reference §19.1): the reload answer lists them as such.
       if (
         config.history.retentionDays !== before.history.retentionDays ||
         config.history.maxBytes !== before.history.maxBytes
@@ -167,7 +165,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
         await runPrune();
       }
       checkHosts();
-      return { restartRequired };
+      return { rebuilt: [] };
     },
     stats() {
       const range = db.query("SELECT MIN(ts) AS lo, MAX(ts) AS hi FROM events").get() as {
@@ -189,6 +187,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
     },
     prune: runPrune,
     checkHosts,
+    /** Saves the sessions and closes the file; runs after the outbox has flushed into it. */
     async close() {
       if (closed) return;
       closed = true;

@@ -1,7 +1,9 @@
 import { lookup } from "node:dns/promises";
+import { isHost } from "../config/fields.ts";
 import type { Logger } from "../log.ts";
+import { errorCode } from "../net.ts";
 import { LogWindow } from "../throttle.ts";
-import { errorCode } from "./socket.ts";
+import { parseIPv4, parseIPv6 } from "./ip.ts";
 
 /** A compiled source allow-list (spec §8.3); `allows()` runs once per datagram. */
 export interface AllowList {
@@ -11,92 +13,19 @@ export interface AllowList {
   readonly failedClosed: boolean;
   /** One line describing what is allowed, for logs and `check-config`. */
   readonly summary: string;
+  /** One line per unusable entry, starting with its YAML path (already logged when a logger was given). */
+  readonly problems: readonly string[];
 }
+
+/** Resolves a hostname to its A and AAAA addresses; rejects when it cannot. */
+export type ResolveHost = (hostname: string) => Promise<string[]>;
 
 /** Options for {@link createAllowList}. */
 export interface AllowListOptions {
-  /** Resolves a hostname to its A and AAAA addresses. @default dns lookup with `all: true` */
-  resolve?: (host: string) => Promise<string[]>;
+  /** Resolves a hostname to its A and AAAA addresses. @default the system resolver (A and AAAA) */
+  resolve?: ResolveHost;
   /** Where unusable entries and resolution failures are reported (at error). */
   log?: Logger;
-}
-
-/** Parses dotted-quad IPv4 from `s` at `start` to an unsigned 32-bit number, or -1. */
-export function parseIPv4(s: string, start = 0): number {
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = start; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      // No leading zeros: "010" is octal in some parsers, so refuse it rather than guess.
-      if (digits === 1 && part === 0) return -1;
-      part = part * 10 + (c - 48);
-      if (part > 255 || ++digits > 3) return -1;
-    } else if (c === 46) {
-      if (digits === 0 || ++dots > 3) return -1;
-      value = value * 256 + part;
-      part = 0;
-      digits = 0;
-    } else {
-      return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return value * 256 + part;
-}
-
-/** Parses an IPv6 address (with optional embedded IPv4 tail and `%zone`) to four 32-bit words, or null. */
-export function parseIPv6(input: string): Uint32Array | null {
-  const zone = input.indexOf("%");
-  const s = zone === -1 ? input : input.slice(0, zone);
-  if (s.indexOf(":") === -1) return null;
-  const gap = s.indexOf("::");
-  if (gap !== -1 && s.indexOf("::", gap + 1) !== -1) return null;
-  const head = gap === -1 ? s : s.slice(0, gap);
-  const tail = gap === -1 ? "" : s.slice(gap + 2);
-  const left = parseGroups(head, gap === -1);
-  const right = parseGroups(tail, true);
-  if (left === null || right === null) return null;
-  const total = left.length + right.length;
-  if (gap === -1 ? total !== 8 : total > 7) return null;
-  const groups = [...left, ...new Array<number>(8 - total).fill(0), ...right];
-  const words = new Uint32Array(4);
-  for (let i = 0; i < 4; i++) words[i] = (groups[2 * i] ?? 0) * 0x10000 + (groups[2 * i + 1] ?? 0);
-  return words;
-}
-
-/** Parses colon-separated hex groups; the last may be an IPv4 tail when `allowV4Tail`. */
-function parseGroups(s: string, allowV4Tail: boolean): number[] | null {
-  if (s === "") return [];
-  const parts = s.split(":");
-  const groups: number[] = [];
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i] ?? "";
-    if (allowV4Tail && i === parts.length - 1 && part.indexOf(".") !== -1) {
-      const v4 = parseIPv4(part);
-      if (v4 < 0) return null;
-      groups.push(Math.floor(v4 / 0x10000), v4 % 0x10000);
-    } else {
-      if (part.length < 1 || part.length > 4) return null;
-      let n = 0;
-      for (let j = 0; j < part.length; j++) {
-        const d = hexDigit(part.charCodeAt(j));
-        if (d < 0) return null;
-        n = n * 16 + d;
-      }
-      groups.push(n);
-    }
-  }
-  return groups;
-}
-
-/** The value of one hex digit character code, or -1. */
-function hexDigit(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  const lower = c | 0x20;
-  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
 }
 
 /** The IPv4 value of an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`), or -1. */
@@ -175,16 +104,29 @@ async function systemResolve(host: string): Promise<string[]> {
   return records.map((r) => r.address);
 }
 
+/** The YAML path of the allow-list, which every problem line starts with. */
+const PATH = "Butler-SOS.userEvents.udpServerConfig.allowedSources";
+
+/** The line for an allow-list without a usable entry (logged at startup, warned by `check-config`). */
+export const FAILED_CLOSED = `${PATH}: no usable entry, so the allow-list fails closed and every datagram will be dropped`;
+
 /**
  * Compiles `allowedSources` entries (IP literals, CIDR ranges, hostnames resolved now) into an
- * {@link AllowList}. With no usable entry it fails closed and logs an error (spec §8.3).
+ * {@link AllowList}. Each unusable entry is one problem line naming its YAML path, logged at error
+ * (and printed by `check-config`); with no usable entry the list fails closed (spec §8.3).
  */
 export async function createAllowList(entries: string[], options: AllowListOptions = {}): Promise<AllowList> {
   const resolve = options.resolve ?? systemResolve;
   const log = options.log;
   const compiled = new Compiled();
-  for (const raw of entries) {
+  const problems: string[] = [];
+  const problem = (line: string) => {
+    problems.push(line);
+    log?.error(`[udp] ${line}`);
+  };
+  for (const [i, raw] of entries.entries()) {
     const entry = raw.trim();
+    // An empty entry (e.g. a list left with a blank item) is skipped, not reported.
     if (entry === "") continue;
     if (compiled.add(entry)) {
       compiled.shown.push(entry);
@@ -192,40 +134,29 @@ export async function createAllowList(entries: string[], options: AllowListOptio
     }
     // Digits and dots only is a malformed IPv4 literal (e.g. zero-padded), never a hostname: the system
     // resolver would read "010.1.1.1" as octal and admit 8.1.1.1.
-    const malformedIp = /^[\d.]+$/.test(entry);
-    if (
-      malformedIp ||
-      entry.indexOf("/") !== -1 ||
-      entry.indexOf(":") !== -1 ||
-      !/^[a-z0-9.-]+$/i.test(entry)
-    ) {
-      log?.error(
-        `[udp] allowedSources entry "${entry}" is not an IP address, CIDR range or hostname; ignored`,
-      );
+    if (/^[\d.]+$/.test(entry) || !isHost(entry)) {
+      problem(`${PATH}[${i}]: "${raw}" is not an IP address, CIDR range or hostname; ignored`);
       continue;
     }
     let addresses: string[];
     try {
       addresses = await resolve(entry);
     } catch (err) {
-      log?.error(`[udp] allowedSources hostname "${entry}" did not resolve: ${errorCode(err)}; ignored`);
+      problem(`${PATH}[${i}]: cannot resolve "${raw}" (${errorCode(err)}); ignored`);
       continue;
     }
     const added = addresses.filter((a) => compiled.add(a));
     if (added.length === 0) {
-      log?.error(`[udp] allowedSources hostname "${entry}" resolved to no usable address; ignored`);
+      problem(`${PATH}[${i}]: "${raw}" resolves to no usable address; ignored`);
       continue;
     }
     compiled.shown.push(`${entry} (${added.join(", ")})`);
   }
   const failedClosed = compiled.size === 0;
-  if (failedClosed) {
-    log?.error(
-      "[udp] source validation is on but allowedSources has no usable entry: every datagram is dropped",
-    );
-  }
+  if (failedClosed) log?.error(`[udp] ${FAILED_CLOSED}`);
   return {
     failedClosed,
+    problems,
     summary: failedClosed
       ? "no usable entry (fails closed: every datagram is dropped)"
       : compiled.shown.join(", "),

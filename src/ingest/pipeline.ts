@@ -1,3 +1,6 @@
+// The per-datagram path on the main thread: the gates before parsing (allow-list, size, rate
+// limit), then src/ingest/process.ts for the event, then counting, storing and handing the
+// serialised items to the outbox. The one place that catches an unexpected error of a datagram.
 import type { DeliverableEvent, UserEvent } from "../events/event.ts";
 import type { Logger } from "../log.ts";
 import type { DatagramCounters } from "../stats.ts";

@@ -1,3 +1,5 @@
+// What one datagram becomes, without side effects: parse, exclude, enrich, number and timestamp.
+// It counts, stores and sends nothing: src/ingest/pipeline.ts does that with the result.
 import type { DeliverableEvent, EventSource, UserAgentInfo, UserEvent } from "../events/event.ts";
 import { extractAppId } from "./app-id.ts";
 import { parseDatagram, type RejectReason } from "./parse.ts";

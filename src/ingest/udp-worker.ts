@@ -1,22 +1,30 @@
 /**
- * The UDP receive thread (a Worker): owns the socket of src/ingest/socket.ts, copies datagrams into
- * batches and posts them to the main thread, so a flood never starves the HTTP API or timers and a
- * burst waits in memory instead of overflowing the kernel buffer.
+ * The UDP receive thread (a Worker): owns the socket (src/ingest/udp-socket.ts), copies datagrams
+ * into batches and posts them to the main thread, so a flood never starves the HTTP API or timers
+ * and a burst waits in memory instead of overflowing the kernel buffer. It reports its state as
+ * events and never restarts anything itself: src/ingest/udp-supervisor.ts decides.
  */
 import { LOG_LEVELS, type Logger, type LogLevel } from "../log.ts";
-import { startUdpIngest, type UdpIngest } from "./socket.ts";
+import { errorCode } from "../net.ts";
 import { BatchBuilder, transferables } from "./udp-batch.ts";
-import { QUEUE_FULL, QUEUED_BYTES, type ThreadRequest, type ThreadStart } from "./udp-thread.ts";
+import { type BoundUdpSocket, bindUdpSocket } from "./udp-socket.ts";
+import {
+  QUEUE_FULL,
+  QUEUED_BYTES,
+  type ThreadEvent,
+  type ThreadRequest,
+  type ThreadStart,
+} from "./udp-supervisor.ts";
 
 declare const self: Worker;
 
-let udp: UdpIngest | null = null;
+let socket: BoundUdpSocket | null = null;
 let counters: Int32Array<ArrayBufferLike> = new Int32Array(2);
 let flushScheduled = false;
 let now = 0;
 const batch = new BatchBuilder();
 
-function post(message: unknown, transfer: ArrayBuffer[] = []): void {
+function post(message: ThreadEvent, transfer: ArrayBuffer[] = []): void {
   self.postMessage(message, transfer);
 }
 
@@ -28,25 +36,28 @@ function flush(): void {
   post(out, transferables(out));
 }
 
-async function start({ options, shared, maxQueuedBytes, logLevel }: ThreadStart): Promise<void> {
-  counters = new Int32Array(shared);
-  // Log lines go to the main thread's logger; `enabled` mirrors its level.
-  const threshold = LOG_LEVELS.indexOf(logLevel);
-  const forward = (level: LogLevel) => (msg: string, fields?: Record<string, unknown>) =>
-    post({ type: "log", level, msg, fields });
-  const log: Logger = {
+/** A logger whose lines are written by the main thread's logger; `enabled` mirrors its level. */
+function forwardingLogger(level: LogLevel): Logger {
+  const threshold = LOG_LEVELS.indexOf(level);
+  const forward = (at: LogLevel) => (msg: string, fields?: Record<string, unknown>) =>
+    post({ type: "log", level: at, msg, fields });
+  return {
     error: forward("error"),
     warn: forward("warn"),
     info: forward("info"),
     verbose: forward("verbose"),
     debug: forward("debug"),
     silly: forward("silly"),
-    enabled: (level) => LOG_LEVELS.indexOf(level) <= threshold,
+    enabled: (at) => LOG_LEVELS.indexOf(at) <= threshold,
   };
+}
+
+async function start({ socket: options, shared, maxQueuedBytes, logLevel }: ThreadStart): Promise<void> {
+  counters = new Int32Array(shared);
   try {
-    udp = await startUdpIngest({
+    socket = await bindUdpSocket({
       ...options,
-      log,
+      log: forwardingLogger(logLevel),
       onDatagram(msg, address, port) {
         // Bounded: past maxQueuedBytes not yet taken by the main thread, datagrams are dropped and counted.
         if (Atomics.load(counters, QUEUED_BYTES) + batch.bytes + msg.byteLength > maxQueuedBytes) {
@@ -62,25 +73,29 @@ async function start({ options, shared, maxQueuedBytes, logLevel }: ThreadStart)
           setImmediate(flush);
         }
       },
+      onError(error) {
+        // What was received before the error is handed over first.
+        flush();
+        post({ type: "socket-error", message: errorCode(error) });
+      },
     });
   } catch (error) {
     post({ type: "failed", message: (error as Error).message });
     return;
   }
-  post({ type: "listening", address: udp.address, port: udp.port, effective: udp.receiveBufferEffective });
-  let listening = true;
-  setInterval(() => {
-    if (udp === null || udp.listening === listening) return;
-    listening = udp.listening;
-    post({ type: "state", listening, effective: udp.receiveBufferEffective });
-  }, 250);
+  post({
+    type: "listening",
+    address: socket.address,
+    port: socket.port,
+    effective: socket.receiveBufferEffective,
+  });
 }
 
 self.onmessage = async (event: MessageEvent<ThreadRequest>) => {
   const request = event.data;
   if (request.type === "start") await start(request);
   else if (request.type === "close") {
-    await udp?.close();
+    await socket?.close();
     flush();
     post({ type: "closed" });
   }

@@ -11,18 +11,6 @@ export interface UserAgentParser {
   stats(): { size: number; hits: number; misses: number };
 }
 
-/**
- * Extracts the raw UA from a message (spec §4.3): the text after the first `UserAgent:` up to any
- * second one, trimmed, with every `'` removed; "" when there is none.
- */
-export function rawUserAgent(message: string): string {
-  const at = message.indexOf(MARKER);
-  if (at === -1) return "";
-  const from = at + MARKER.length;
-  const next = message.indexOf(MARKER, from);
-  return cleanRaw(next === -1 ? message.slice(from) : message.slice(from, next));
-}
-
 const SLOTS = 64;
 
 /** Trims a UA segment and removes every `'` (spec §4.3). */

@@ -1,108 +1,149 @@
-import type { ActiveFeatures } from "../config/features.ts";
 import type { Config } from "../config/schema.ts";
 import type { Destination } from "../destinations/destination.ts";
-import { influxDestination } from "../destinations/influxdb.ts";
-import { mqttDestination } from "../destinations/mqtt.ts";
-import { newRelicDestination } from "../destinations/newrelic.ts";
+import { type InfluxDestinationOptions, influxDestination } from "../destinations/influxdb.ts";
+import { type MqttDestinationOptions, mqttDestination } from "../destinations/mqtt.ts";
+import { type NewRelicDestinationOptions, newRelicDestination } from "../destinations/newrelic.ts";
 import type { Logger } from "../log.ts";
 
-/** The destinations of a validated config, in a fixed order: InfluxDB, MQTT, New Relic accounts. */
-export interface BuiltDestinations {
-  /** Every destination the outbox delivers to (InfluxDB also for metrics-only configs). */
-  all: Destination[];
-  /** The subset that receives user events (InfluxDB only with `sendToInfluxdb.enable`). */
-  forEvents: Destination[];
-  /** The InfluxDB destination, for event counts and ingest metrics; null when InfluxDB is off. */
-  influx: Destination | null;
+/** Options of a destination without its logger: plain data, compared between configs on reload. */
+type Settings<T> = Omit<T, "log">;
+
+/** One destination a config asks for, with the settings it is built from (not yet built). */
+export type DestinationPlan = {
+  /** The destination and outbox lane name. */
+  name: string;
+  /** True when user events go to it (InfluxDB may be there for event counts and ingest metrics only). */
+  forEvents: boolean;
+} & (
+  | { kind: "influxdb"; settings: Settings<InfluxDestinationOptions> }
+  | { kind: "mqtt"; settings: Settings<MqttDestinationOptions> }
+  | { kind: "newrelic"; settings: Settings<NewRelicDestinationOptions> }
+);
+
+/** Builds the destination of a plan. */
+export function buildDestination(plan: DestinationPlan, log: Logger): Destination {
+  switch (plan.kind) {
+    case "influxdb":
+      return influxDestination({ ...plan.settings, log });
+    case "mqtt":
+      return mqttDestination({ ...plan.settings, log });
+    case "newrelic":
+      return newRelicDestination({ ...plan.settings, log });
+  }
 }
 
-/** Builds one destination per active feature of spec §10.1, §11 and §12 from the config. */
-export function buildDestinations(config: Config, features: ActiveFeatures, log: Logger): BuiltDestinations {
+/** True when two plans build the same destination, so a reload may keep the running one. */
+export function samePlan(a: DestinationPlan, b: DestinationPlan): boolean {
+  return a.name === b.name && a.kind === b.kind && Bun.deepEquals(a.settings, b.settings, true);
+}
+
+/**
+ * The destinations of a validated config in a fixed order — InfluxDB, MQTT, New Relic accounts —
+ * one per active feature of reference §10.1, §11 and §12.
+ */
+export function planDestinations(config: Config): DestinationPlan[] {
+  const features = config.features;
   const bs = config["Butler-SOS"];
   const se = config["sense-events"];
   const tags = bs.userEvents.tags;
-  const all: Destination[] = [];
-  const forEvents: Destination[] = [];
-  let influx: Destination | null = null;
+  const plans: DestinationPlan[] = [];
 
-  if (features.influxdb) {
+  const required = features.required;
+  if (required.influxdb) {
     const ic = bs.influxdbConfig;
-    const version = ic.version ?? 1;
-    influx = influxDestination({
-      version,
-      // Validation guarantees host and the per-version keys when InfluxDB is active.
-      host: ic.host ?? "",
-      port: ic.port,
-      useHttps: se.influxdb.useHttps,
-      maxBatchSize: ic.maxBatchSize,
-      flushIntervalMs: se.influxdb.flushIntervalMs,
-      v1: {
-        dbName: ic.v1Config.dbName ?? "",
-        auth: {
-          enable: ic.v1Config.auth.enable,
-          username: ic.v1Config.auth.username ?? "",
-          password: ic.v1Config.auth.password ?? "",
-        },
-        retentionPolicy: {
-          name: ic.v1Config.retentionPolicy.name ?? "",
-          duration: ic.v1Config.retentionPolicy.duration ?? "",
-        },
+    const { host, version, dbName, org, token } = required.influxdb;
+    plans.push({
+      name: "influxdb",
+      kind: "influxdb",
+      forEvents: features.userEventsToInflux,
+      settings: {
+        version,
+        host,
+        port: ic.port,
+        useHttps: se.influxdb.useHttps,
+        maxBatchSize: ic.maxBatchSize,
+        flushIntervalMs: se.influxdb.flushIntervalMs,
+        // Only the section of the configured version: the others are not read.
+        v1:
+          version === 1
+            ? {
+                dbName,
+                auth: {
+                  enable: ic.v1Config.auth.enable,
+                  username: ic.v1Config.auth.username ?? "",
+                  password: ic.v1Config.auth.password ?? "",
+                },
+                retentionPolicy: {
+                  name: ic.v1Config.retentionPolicy.name ?? "",
+                  duration: ic.v1Config.retentionPolicy.duration ?? "",
+                },
+              }
+            : undefined,
+        v2:
+          version === 2
+            ? {
+                org,
+                bucket: dbName,
+                token,
+                retentionDuration: ic.v2Config.retentionDuration ?? "",
+                description: ic.v2Config.description ?? "",
+              }
+            : undefined,
+        v3:
+          version === 3
+            ? {
+                database: dbName,
+                token,
+                writeTimeout: ic.v3Config.writeTimeout,
+                v3WriteApi: se.influxdb.v3WriteApi,
+              }
+            : undefined,
+        uaTagPrefix: se.influxdb.uaTagPrefix,
+        userTags: se.influxdb.userTags,
+        tags,
       },
-      v2: {
-        org: ic.v2Config.org ?? "",
-        bucket: ic.v2Config.bucket ?? "",
-        token: ic.v2Config.token ?? "",
-        retentionDuration: ic.v2Config.retentionDuration ?? "",
-        description: ic.v2Config.description ?? "",
-      },
-      v3: {
-        database: ic.v3Config.database ?? "",
-        token: ic.v3Config.token ?? "",
-        writeTimeout: ic.v3Config.writeTimeout,
-        v3WriteApi: se.influxdb.v3WriteApi,
-      },
-      uaTagPrefix: se.influxdb.uaTagPrefix,
-      userTags: se.influxdb.userTags,
-      tags,
-      log,
     });
-    all.push(influx);
-    if (features.userEventsToInflux) forEvents.push(influx);
   }
 
-  if (features.mqtt) {
+  if (required.mqtt) {
     const mc = bs.mqttConfig;
-    const mqtt = mqttDestination({
-      brokerHost: mc.brokerHost ?? "",
-      brokerPort: mc.brokerPort,
-      username: mc.username,
-      password: mc.password,
-      tls: mc.tls,
-      qos: mc.qos,
-      retain: mc.retain,
-      clientId: mc.clientId,
-      protocolVersion: mc.protocolVersion,
-      topics: bs.userEvents.sendToMQTT.postTo,
-      tags,
-      log,
+    plans.push({
+      name: "mqtt",
+      kind: "mqtt",
+      forEvents: true,
+      settings: {
+        brokerHost: required.mqtt.brokerHost,
+        brokerPort: mc.brokerPort,
+        username: mc.username,
+        password: mc.password,
+        tls: mc.tls,
+        qos: mc.qos,
+        retain: mc.retain,
+        clientId: mc.clientId,
+        protocolVersion: mc.protocolVersion,
+        topics: bs.userEvents.sendToMQTT.postTo,
+        tags,
+      },
     });
-    all.push(mqtt);
-    forEvents.push(mqtt);
   }
 
-  for (const account of features.newRelic) {
-    const nr = newRelicDestination({
-      ...account,
-      url: bs.newRelic.event.url ?? "",
-      headers: bs.newRelic.event.header,
-      staticAttributes: bs.newRelic.event.attribute.static,
-      tags,
-      scramble: bs.userEvents.sendToNewRelic.scramble,
-      flushIntervalMs: se.newRelic.flushIntervalMs,
-      log,
-    });
-    all.push(nr);
-    forEvents.push(nr);
-  }
-  return { all, forEvents, influx };
+  const newRelic = required.newRelic;
+  if (newRelic !== null)
+    for (const account of features.newRelic) {
+      plans.push({
+        name: `newrelic:${account.accountName}`,
+        kind: "newrelic",
+        forEvents: true,
+        settings: {
+          ...account,
+          url: newRelic.url,
+          headers: bs.newRelic.event.header,
+          staticAttributes: bs.newRelic.event.attribute.static,
+          tags,
+          scramble: bs.userEvents.sendToNewRelic.scramble,
+          flushIntervalMs: se.newRelic.flushIntervalMs,
+        },
+      });
+    }
+  return plans;
 }

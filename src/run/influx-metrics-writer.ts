@@ -1,27 +1,30 @@
+import type { Config } from "../config/schema.ts";
 import {
   computeQueueMetricsFields,
   type EventCounter,
   formatEventCountLines,
   formatQueueMetricsLine,
+  type IngestTotals,
   snapshotIngestTotals,
 } from "../destinations/influx-metrics.ts";
-import type { Outbox } from "../destinations/outbox.ts";
 import type { ProcessingTimes } from "../ingest/processing-time.ts";
-import type { DatagramCounters } from "../stats.ts";
-import type { Settings } from "./settings.ts";
+import { every } from "./every.ts";
 
 /** Collaborators of {@link createInfluxMetricsWriter}; getters are read at each write, so reloads apply. */
 export interface InfluxMetricsWriterOptions {
-  settings: () => Settings;
-  counters: DatagramCounters;
+  config: () => Config;
+  /** The InfluxDB outbox lane, or null when InfluxDB is off. */
+  influx: () => string | null;
+  /** The cumulative ingest counters, including what the receive thread dropped. */
+  totals: () => IngestTotals;
   eventCounter: EventCounter;
   /** Processing times of the current interval; reset at each ingest-metrics write. */
   intervalTimes: ProcessingTimes;
-  outbox: Pick<Outbox, "enqueue">;
+  /** Datagrams admitted in the current rate-limit window (0 without a limit). */
+  rateLimitCurrent: () => number;
+  enqueue: (destination: string, items: string[]) => void;
   /** The kernel's current RcvbufErrors, or null off Linux. */
   kernelErrors: () => number | null;
-  /** Brings `counters` up to date with what other threads counted. */
-  sync: () => void;
 }
 
 /**
@@ -29,35 +32,38 @@ export interface InfluxMetricsWriterOptions {
  * `writeFrequency`, and once more at shutdown so the last partial interval's deltas are not lost.
  */
 export function createInfluxMetricsWriter(o: InfluxMetricsWriterOptions) {
-  let previousTotals = snapshotIngestTotals(o.counters);
+  let previousTotals = snapshotIngestTotals(o.totals());
   let previousKernel = o.kernelErrors();
   const timers: ReturnType<typeof setInterval>[] = [];
 
   function writeEventCounts(): void {
-    const { destinations, features, config } = o.settings();
-    if (destinations.influx === null || !features.eventCount) return;
+    const config = o.config();
+    const influx = o.influx();
+    const server = config.features.required.influxdb;
+    if (influx === null || server === null || !config.features.eventCount) return;
     const counts = o.eventCounter.drain();
     if (counts.length === 0) return;
     const bs = config["Butler-SOS"];
     const ec = bs.qlikSenseEvents.eventCount.influxdb;
     const lines = formatEventCountLines(counts, {
-      version: bs.influxdbConfig.version ?? 1,
+      version: server.version,
       measurement: ec.measurementName,
       tags: ec.tags,
       timeNs: `${Date.now()}000000`,
     });
-    o.outbox.enqueue(destinations.influx.name, lines);
+    o.enqueue(influx, lines);
   }
 
   function writeQueueMetrics(): void {
-    const { destinations, features, config, rateLimiter } = o.settings();
-    if (destinations.influx === null || !features.queueMetrics) return;
-    o.sync();
-    const totals = snapshotIngestTotals(o.counters);
+    const config = o.config();
+    const influx = o.influx();
+    const server = config.features.required.influxdb;
+    if (influx === null || server === null || !config.features.queueMetrics) return;
+    const totals = snapshotIngestTotals(o.totals());
     const raw = o.kernelErrors();
     const fields = computeQueueMetricsFields(totals, previousTotals, {
       kernelRcvbufErrors: raw === null ? null : raw - (previousKernel ?? raw),
-      rateLimitCurrent: rateLimiter?.currentRate() ?? 0,
+      rateLimitCurrent: o.rateLimitCurrent(),
       processing: o.intervalTimes.summary(),
     });
     previousTotals = totals;
@@ -66,12 +72,12 @@ export function createInfluxMetricsWriter(o: InfluxMetricsWriterOptions) {
     const bs = config["Butler-SOS"];
     const qm = bs.userEvents.udpServerConfig.queueMetrics.influxdb;
     const line = formatQueueMetricsLine(fields, {
-      version: bs.influxdbConfig.version ?? 1,
+      version: server.version,
       measurement: qm.measurementName,
       tags: qm.tags,
       timeNs: `${Date.now()}000000`,
     });
-    o.outbox.enqueue(destinations.influx.name, [line]);
+    o.enqueue(influx, [line]);
   }
 
   function stop(): void {
@@ -79,10 +85,11 @@ export function createInfluxMetricsWriter(o: InfluxMetricsWriterOptions) {
   }
 
   return {
-    /** (Re)starts the timers for the current settings. */
+    /** (Re)starts the timers for the current config. */
     start(): void {
       stop();
-      const { features, config } = o.settings();
+      const config = o.config();
+      const features = config.features;
       const bs = config["Butler-SOS"];
       if (features.eventCount)
         timers.push(every(bs.qlikSenseEvents.influxdb.writeFrequency, writeEventCounts));
@@ -104,11 +111,4 @@ export function createInfluxMetricsWriter(o: InfluxMetricsWriterOptions) {
       writeQueueMetrics();
     },
   };
-}
-
-/** An unref'd interval. */
-export function every(ms: number, fn: () => void): ReturnType<typeof setInterval> {
-  const timer = setInterval(fn, ms);
-  timer.unref();
-  return timer;
 }

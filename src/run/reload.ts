@@ -1,22 +1,21 @@
 import type { ReloadOutcome } from "../api/app.ts";
 import { diffConfig, restartRequiredPaths } from "../config/diff.ts";
-import { loadConfigFile } from "../config/load.ts";
-import type { Config } from "../config/schema.ts";
+import { loadConfigFileOffThread } from "../config/load.ts";
+import { type Config, fileSections } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
-import { buildSettings, type Settings } from "./settings.ts";
 
 /** Collaborators of {@link createReloader}. */
 export interface ReloaderOptions {
   /** The config file, or null when running on the embedded default. */
   configFile: string | null;
   log: Logger;
-  /** The settings in force. */
-  current: () => Settings;
+  /** The config in force. */
+  current: () => Config;
   /**
-   * Applies new settings atomically; returns whether UDP was rebound. Throws (changing nothing)
-   * when the new UDP address cannot be bound.
+   * Puts a new config in force; returns what was rebuilt (`udp` when UDP was rebound). Throws,
+   * leaving the old config in force, when the new UDP address cannot be bound.
    */
-  apply: (next: Settings, changed: string[]) => Promise<boolean>;
+  apply: (next: Config) => Promise<string[]>;
 }
 
 /** Keeps the settings that only a restart changes (RESTART_PATHS: the API address, outbox bounds, logger). */
@@ -39,26 +38,25 @@ function keepRestartOnly(next: Config, current: Config): Config {
   };
 }
 
-/** Creates the reload of spec §14.4, shared by SIGHUP and `POST /api/config/reload`. */
+/** Creates the reload of reference §14.4, shared by SIGHUP and `POST /api/config/reload`. */
 export function createReloader(options: ReloaderOptions) {
   const { configFile, log } = options;
   let running = false;
 
   async function reloadOnce(file: string): Promise<ReloadOutcome> {
-    const loaded = await loadConfigFile(file);
+    const loaded = await loadConfigFileOffThread(file);
     if (!loaded.ok) {
       for (const e of loaded.errors) log.error(`[config] reload refused: ${e.path}: ${e.message}`);
       return { status: 422, body: { reloaded: false, errors: loaded.errors } };
     }
     const current = options.current();
-    const changed = diffConfig(current.config, loaded.config);
+    const changed = diffConfig(fileSections(current), fileSections(loaded.config));
     const restartRequired = restartRequiredPaths(changed);
-    const next = await buildSettings(keepRestartOnly(loaded.config, current.config), log, current);
-    let udpRebound: boolean;
+    for (const warning of loaded.warnings) log.warn(`[config] ${warning}`);
+    let rebuilt: string[];
     try {
-      udpRebound = await options.apply(next, changed);
+      rebuilt = await options.apply(keepRestartOnly(loaded.config, current));
     } catch (error) {
-      await Promise.all(next.destinations.all.map((d) => d.close().catch(() => {})));
       const message = (error as Error).message;
       log.error(`[config] reload refused: ${message}`);
       return {
@@ -66,8 +64,11 @@ export function createReloader(options: ReloaderOptions) {
         body: { reloaded: false, errors: [{ path: "Butler-SOS.userEvents.udpServerConfig", message }] },
       };
     }
-    log.info(`[config] reloaded ${file}: changed ${changed.join(", ") || "nothing"}`);
+    log.info(
+      `[config] reloaded ${file}: changed ${changed.join(", ") || "nothing"}; rebuilt ${rebuilt.join(", ") || "nothing"}`,
+    );
     if (restartRequired.length > 0) log.warn(`[config] restart required for ${restartRequired.join(", ")}`);
+    const udpRebound = rebuilt.includes("udp");
     return { status: 200, body: { reloaded: true, changed, udpRebound, restartRequired } };
   }
 

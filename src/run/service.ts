@@ -1,27 +1,15 @@
-import { createApi } from "../api/app.ts";
-import { type ApiServer, startApiServer } from "../api/serve.ts";
-import { redactConfig } from "../config/redact.ts";
 import type { Config } from "../config/schema.ts";
-import { createEventCounter } from "../destinations/influx-metrics.ts";
-import { createOutbox } from "../destinations/outbox.ts";
-import { openSpool } from "../destinations/spool.ts";
-import { EventRing } from "../events/ring.ts";
-import { createSessionTracker } from "../events/sessions.ts";
 import { createHistoryPart } from "../history/part.ts";
-import { type AppNames, createAppNames } from "../ingest/app-names.ts";
-import { createKernelDropMonitor, type KernelDropMonitor } from "../ingest/kernel-drops.ts";
-import { createPipeline } from "../ingest/pipeline.ts";
-import { createProcessor } from "../ingest/process.ts";
-import { ProcessingTimes } from "../ingest/processing-time.ts";
-import { RejectedLog } from "../ingest/rejected.ts";
-import { startUdpThread, type UdpThread } from "../ingest/udp-thread.ts";
-import { createUserAgentParser } from "../ingest/user-agent.ts";
 import type { Logger } from "../log.ts";
-import { createDatagramCounters, type StatsSnapshot } from "../stats.ts";
+import type { StatsSnapshot } from "../stats.ts";
 import { VERSION } from "../version.ts";
-import { createInfluxMetricsWriter, every } from "./influx-metrics-writer.ts";
+import { createApiPart } from "./api-part.ts";
+import { createAppNamesPart } from "./app-names-part.ts";
+import { createDeliveryPart } from "./delivery.ts";
+import { createEventsPart } from "./events-part.ts";
+import { createIngestPart } from "./ingest.ts";
+import type { Part } from "./part.ts";
 import { createReloader } from "./reload.ts";
-import { buildSettings, type Settings } from "./settings.ts";
 
 /** Options for {@link startService}. */
 export interface ServiceOptions {
@@ -39,333 +27,126 @@ export interface Service {
   readonly apiUrl: string | null;
   /** Re-reads the config file (SIGHUP, POST /api/config/reload). */
   reload(): ReturnType<ReturnType<typeof createReloader>["reload"]>;
-  /** Graceful shutdown (spec §9): UDP and API first, then flush and spool the outbox. */
+  /** Graceful shutdown (reference §9): API and UDP first, then flush and spool the outbox. */
   close(): Promise<void>;
 }
 
-/** Starts UDP ingest, the outbox and destinations, and the HTTP API for a validated config. */
+/**
+ * Starts the receiver as a list of parts (drawn in docs/architecture.md) — events, delivery, app names, ingest, API — in that
+ * order. A reload applies the new config to each part in the same order; shutdown closes them in
+ * reverse, so UDP stops before the outbox is flushed.
+ */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { log } = options;
   const startedAt = Date.now();
-  const counters = createDatagramCounters();
-  const statsTimes = new ProcessingTimes();
-  const intervalTimes = new ProcessingTimes();
-  const userAgents = createUserAgentParser(1000);
-  const rejected = new RejectedLog({ log });
-  const eventCounter = createEventCounter();
-  let settings: Settings = await buildSettings(options.config, log);
-  const se = () => settings.config["sense-events"];
+  let config = options.config;
+  const parts: Part[] = [];
+  const reloader = createReloader({ configFile: options.configFile, log, current: () => config, apply });
 
-  // history part (reference §19): opened first so ids, the ring and the sessions continue from it.
-  const history = await createHistoryPart({ config: settings.config, log });
-  let appNames: AppNames = startAppNames(settings.config, log);
-  const processor = createProcessor({
-    lastId: history?.lastId(),
-    appName: (id) => appNames.lookup(id),
-    userAgents,
-    isExcluded: settings.isExcluded,
-  });
-  const ring = new EventRing(se().events.capacity);
-  const sessions = createSessionTracker({ idleTimeoutMinutes: se().sessions.idleTimeoutMinutes });
-  history?.restore(ring, sessions); // history part
-
-  const spoolPath = se().outbox.path;
-  const spool = spoolPath === "" ? null : openSpool(spoolPath, log);
-  const outbox = createOutbox({
-    spool,
-    spoolFailed: spoolPath !== "" && spool === null,
-    memoryItems: se().outbox.memoryItems,
-    maxBytes: se().outbox.maxBytes,
-    log,
-  });
-  for (const destination of settings.destinations.all) outbox.attach(destination);
-  if (history) outbox.attach(history.destination); // history part
-
-  let udp: UdpThread | null = null;
-  /** queue_full drops of receive threads already replaced by a rebind. */
-  let queueFullBefore = 0;
-  let kernel: KernelDropMonitor | null = null;
-  const api = se().api.enable
-    ? createApi({
-        ring,
-        sessions,
-        rejected: () => ({ rejected: rejected.list(), counts: { ...rejected.counts } }),
-        stats: () => stats(),
-        health: () => ({
-          listening: udp?.listening ?? false,
-          address: udp?.address ?? null,
-          degraded: outbox.degraded || settings.allowListFailedClosed,
-          destinations: Object.fromEntries(
-            Object.entries(outbox.stats()).map(([name, s]) => [name, s.state]),
-          ),
-        }),
-        config: () => redactConfig(settings.config),
-        reload: () => reloader.reload(),
-        token: () => se().api.token || undefined,
-        history: () => history?.queries ?? null, // history part
-        version: VERSION,
-        startedAt,
-        log,
-      })
-    : null;
-
-  const pipeline = createPipeline(
-    {
-      counters,
-      processor,
-      rejected,
-      store: (event) => {
-        ring.push(event);
-        sessions.update(event);
-        api?.broadcast(event);
-      },
-      enqueue: (name, items) => outbox.enqueue(name, items),
-      processingTimes: {
-        record(ms) {
-          statsTimes.record(ms);
-          intervalTimes.record(ms);
-        },
-      },
-      log,
-    },
-    pipelineSettings(settings),
-  );
-
-  function pipelineSettings(s: Settings) {
-    const f = s.features;
-    const targets = history ? [...s.pipeline.targets, history.destination] : s.pipeline.targets; // history part
-    return { ...s.pipeline, targets, eventCount: f.eventCount ? eventCounter : null };
+  /** Applies `next` to every part in order; when one throws, those already changed get the old config back. */
+  async function apply(next: Config): Promise<string[]> {
+    const rebuilt: string[] = [];
+    for (const [i, part] of parts.entries()) {
+      try {
+        rebuilt.push(...(await part.apply(next)).rebuilt);
+      } catch (error) {
+        // The failing part changed nothing; it is re-applied too so it sees the others' restored state.
+        for (const earlier of parts.slice(0, i + 1).reverse()) {
+          await earlier
+            .apply(config)
+            .catch((e: Error) => log.error(`[${earlier.name}] rollback failed: ${e.message}`));
+        }
+        throw error;
+      }
+    }
+    config = next;
+    return rebuilt;
   }
 
-  async function bindUdp(config: Config): Promise<UdpThread | null> {
-    const ue = config["Butler-SOS"].userEvents;
-    if (!ue.enable) {
-      log.warn("[udp] user events are disabled (Butler-SOS.userEvents.enable: false): no UDP listener");
-      return null;
+  async function closeAll(): Promise<void> {
+    for (const part of parts.splice(0).reverse()) {
+      await part.close().catch((e: Error) => log.error(`[${part.name}] close failed: ${e.message}`));
     }
-    const bound = await startUdpThread({
-      host: ue.udpServerConfig.serverHost,
-      port: ue.udpServerConfig.portUserActivityEvents,
-      receiveBufferBytes: config["sense-events"].udp.receiveBufferBytes,
-      onDatagram: pipeline.handle,
-      logLevel: se().log.level,
+  }
+
+  /** Adds a started part to the list. */
+  const add = <P extends Part>(part: P): P => {
+    parts.push(part);
+    return part;
+  };
+
+  try {
+    const events = add(createEventsPart(config));
+    // history part (reference §19): before delivery, so it is closed after the outbox has flushed into it.
+    const history = await createHistoryPart({ config, log });
+    if (history !== null) add(history).restore(events.ring, events.sessions);
+    const delivery = add(createDeliveryPart(config, log, history ? [history.destination] : []));
+    const appNames = add(createAppNamesPart(config, log));
+    const ingest = add(
+      await createIngestPart(config, {
+        log,
+        store: (event) => events.add(event),
+        delivery,
+        appName: (appId) => appNames.lookup(appId),
+        lastId: history?.lastId() ?? 0, // history part: ids continue after the stored ones
+      }),
+    );
+    const stats = (): StatsSnapshot => {
+      const i = ingest.stats();
+      const e = events.stats();
+      return {
+        uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
+        datagrams: i.datagrams,
+        acceptedBySource: i.acceptedBySource,
+        processingMs: i.processingMs,
+        udp: i.udp,
+        events: e.events,
+        sessions: e.sessions,
+        appNames: appNames.stats(),
+        userAgentCache: i.userAgentCache,
+        destinations: delivery.stats(),
+        ...(history ? { history: history.stats() } : {}), // history part
+      };
+    };
+    const api = createApiPart(config, {
+      events,
+      rejected: () => ingest.rejected(),
+      stats,
+      health: () => {
+        const h = ingest.health();
+        return {
+          listening: h.listening,
+          address: h.address,
+          degraded: delivery.degraded || h.allowListFailedClosed,
+          problems: delivery.problems(),
+          destinations: Object.fromEntries(
+            Object.entries(delivery.stats()).map(([name, s]) => [name, s.state]),
+          ),
+        };
+      },
+      reload: () => reloader.reload(),
+      history: () => history?.queries ?? null, // history part
+      version: VERSION,
+      startedAt,
       log,
     });
-    return bound;
-  }
+    if (api !== null) add(api);
 
-  /** Copies the receive thread's queue_full drops into the counters; they were read from the socket too. */
-  function syncQueueFull(): void {
-    const total = queueFullBefore + (udp?.queueFull ?? 0);
-    counters.received += total - counters.dropped.queue_full;
-    counters.dropped.queue_full = total;
-  }
-
-  function stats(): StatsSnapshot {
-    syncQueueFull();
-    const kernelSnap = kernel?.snapshot() ?? { raw: null, sinceStart: null };
-    const { acceptedBySource, ...datagrams } = counters;
+    let closing: Promise<void> | null = null;
     return {
-      uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
-      datagrams,
-      acceptedBySource,
-      processingMs: statsTimes.summary(),
-      udp: {
-        address: udp?.address ?? null,
-        receiveBufferRequested: se().udp.receiveBufferBytes,
-        receiveBufferEffective: udp?.receiveBufferEffective ?? null,
-        kernelRcvbufErrors: kernelSnap.raw,
-        kernelRcvbufErrorsSinceStart: kernelSnap.sinceStart,
+      get udpAddress() {
+        return ingest.health().address;
       },
-      events: { stored: ring.size, capacity: ring.capacity },
-      sessions: { active: sessions.count },
-      appNames: appNames.stats(),
-      userAgentCache: userAgents.stats(),
-      destinations: outbox.stats(),
-      ...(history ? { history: history.stats() } : {}), // history part
+      apiUrl: api?.stats().url ?? null,
+      reload: () => reloader.reload(),
+      close() {
+        closing ??= closeAll();
+        return closing;
+      },
     };
-  }
-
-  // Periodic work: event counts and ingest metrics (§10.5, §10.6), throttled-log flushes, session expiry.
-  const metrics = createInfluxMetricsWriter({
-    settings: () => settings,
-    counters,
-    eventCounter,
-    intervalTimes,
-    outbox,
-    kernelErrors: () => kernel?.snapshot().raw ?? null,
-    sync: syncQueueFull,
-  });
-  metrics.start();
-  const housekeeping = every(10_000, () => {
-    rejected.flushExpired();
-    settings.tooLarge.flush();
-    sessions.expire();
-  });
-
-  /** Starts the kernel drop monitor for the bound socket, or restarts it when the address family changed. */
-  function watchKernel(): void {
-    if (udp === null) return;
-    const ipv6 = udp.address.startsWith("[");
-    if (kernel !== null && kernelIpv6 === ipv6) return;
-    kernel?.close();
-    kernel = createKernelDropMonitor({ ipv6, log });
-    kernelIpv6 = ipv6;
-    metrics.resetKernelBaseline();
-  }
-  let kernelIpv6 = false;
-
-  let server: ApiServer | null = null;
-  try {
-    udp = await bindUdp(settings.config);
-    watchKernel();
-    // HTTP or HTTPS listener (reference §20, src/api/serve.ts).
-    if (api) server = startApiServer({ ...se().api, fetch: api.app.fetch, log });
   } catch (error) {
-    // Startup failed: release what is already open (socket, timers, spool) before reporting.
-    await udp?.close();
-    // Assigned inside watchKernel(), which TypeScript's narrowing does not see.
-    (kernel as KernelDropMonitor | null)?.close();
-    clearInterval(housekeeping);
-    metrics.stop();
-    await outbox.close();
-    await history?.close(); // history part
+    // Startup failed: release what is already open (sockets, timers, spool) before reporting.
+    await closeAll();
     throw error;
   }
-  appNames.start();
-
-  const apiUrl = server?.url ?? null;
-  if (apiUrl) log.info(`[api] listening on ${apiUrl}`);
-  log.info(`[outbox] destinations: ${settings.destinations.all.map((d) => d.name).join(", ") || "none"}`);
-  if (settings.allowListSummary) log.info(`[udp] allow-list: ${settings.allowListSummary}`);
-
-  const reloader = createReloader({
-    configFile: options.configFile,
-    log,
-    current: () => settings,
-    apply: async (next, changed) => {
-      // Rebind first: if it fails, nothing else has changed yet.
-      const nextUe = next.config["Butler-SOS"].userEvents;
-      const prevUe = settings.config["Butler-SOS"].userEvents;
-      const rebind =
-        nextUe.enable !== prevUe.enable ||
-        nextUe.udpServerConfig.serverHost !== prevUe.udpServerConfig.serverHost ||
-        nextUe.udpServerConfig.portUserActivityEvents !== prevUe.udpServerConfig.portUserActivityEvents ||
-        next.config["sense-events"].udp.receiveBufferBytes !== se().udp.receiveBufferBytes;
-      if (rebind) await rebindUdp(next.config);
-      const previous = settings;
-      settings = next;
-      processor.update({ isExcluded: next.isExcluded });
-      pipeline.configure(pipelineSettings(next));
-      const names = new Set(next.destinations.all.map((d) => d.name));
-      for (const d of next.destinations.all) outbox.attach(d);
-      for (const d of previous.destinations.all) {
-        if (!names.has(d.name)) outbox.detach(d.name);
-        // Closed later, not now: a batch it is sending must finish rather than be aborted (requests
-        // time out after at most writeTimeout; 60 s covers the default 10 s with room).
-        setTimeout(() => void d.close().catch(() => {}), REPLACED_CLOSE_DELAY_MS).unref();
-      }
-      ring.resize(se().events.capacity);
-      // Reference §20: the certificate is re-read on every reload (a renewed file at the same path too).
-      server?.applyTls(se().api.tls);
-      sessions.setIdleTimeout(se().sessions.idleTimeoutMinutes);
-      if (changed.some(affectsAppNames)) {
-        appNames.close();
-        appNames = startAppNames(next.config, log);
-        appNames.start();
-      }
-      await history?.apply(next.config); // history part
-      metrics.start();
-      return rebind;
-    },
-  });
-
-  /** Rebinds UDP for a reload; on failure the old binding is restored and the error re-thrown. */
-  async function rebindUdp(config: Config): Promise<void> {
-    const old = udp;
-    const ue = config["Butler-SOS"].userEvents.udpServerConfig;
-    const samePort = old !== null && old.port === ue.portUserActivityEvents;
-    /** Closes the old listener, keeping its queue_full drops in the totals. */
-    const retire = async (thread: UdpThread) => {
-      syncQueueFull();
-      queueFullBefore += thread.queueFull;
-      await thread.close();
-    };
-    // On the same port the old socket must go first, or the new bind fails with EADDRINUSE.
-    if (samePort) {
-      await retire(old);
-      udp = null;
-    }
-    try {
-      udp = await bindUdp(config);
-    } catch (error) {
-      if (samePort) udp = await bindUdp(settings.config);
-      throw error;
-    }
-    if (!samePort && old !== null) await retire(old);
-    // A listener enabled by reload (or moved between IPv4 and IPv6) needs its kernel counter too.
-    watchKernel();
-  }
-
-  let closing: Promise<void> | null = null;
-  return {
-    get udpAddress() {
-      return udp?.address ?? null;
-    },
-    apiUrl,
-    reload: () => reloader.reload(),
-    close() {
-      closing ??= (async () => {
-        await udp?.close();
-        kernel?.close();
-        api?.closeStreams();
-        // Graceful for a second (ended SSE streams reach their clients), then forced.
-        await server?.stop();
-        clearInterval(housekeeping);
-        // The last partial interval's counts are deltas: queue them so they are sent or spooled, not lost.
-        metrics.final();
-        appNames.close();
-        const { lost } = await outbox.flush(se().outbox.shutdownTimeoutMs);
-        if (lost > 0) log.warn(`[outbox] ${lost} items lost at shutdown (no spool)`);
-        await outbox.close();
-        await history?.close(); // history part
-      })();
-      return closing;
-    },
-  };
-}
-
-/** How long a destination replaced by a reload may finish its request before it is closed. */
-const REPLACED_CLOSE_DELAY_MS = 60_000;
-
-/** Whether a changed config path is read by {@link startAppNames}, so the lookup must be rebuilt. */
-function affectsAppNames(path: string): boolean {
-  return (
-    path.startsWith("Butler-SOS.appNames") ||
-    path.startsWith("Butler-SOS.cert") ||
-    path.startsWith("sense-events.appNames") ||
-    path === "Butler-SOS.userEvents.enable" ||
-    path === "Butler-SOS.userEvents" ||
-    path === "Butler-SOS" ||
-    path === "sense-events"
-  );
-}
-
-/** Creates the app-name lookup for a config (disabled when app names are off). */
-function startAppNames(config: Config, log: Logger): AppNames {
-  const bs = config["Butler-SOS"];
-  const enabled = bs.userEvents.enable && bs.appNames.enableAppNameExtract;
-  return createAppNames({
-    enabled,
-    hostIP: bs.appNames.hostIP ?? "",
-    intervalMs: bs.appNames.extractInterval,
-    cert: {
-      clientCert: bs.cert.clientCert ?? "",
-      clientCertKey: bs.cert.clientCertKey ?? "",
-      clientCertCA: bs.cert.clientCertCA,
-      clientCertPassphrase: bs.cert.clientCertPassphrase,
-    },
-    verifyServerCert: config["sense-events"].appNames.verifyServerCert,
-    log,
-  });
 }

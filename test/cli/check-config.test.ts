@@ -35,6 +35,14 @@ const allowList = (entries: string) =>
   `Butler-SOS:\n  userEvents:\n    udpServerConfig:\n      enableSourceValidation: true\n      allowedSources: ${entries}\n`;
 
 describe("check-config (§18 item 67)", () => {
+  test("sense-events: [] is one config error naming the path, exit 78 (issue 9)", async () => {
+    expect(await run("sense-events: []\n")).toStrictEqual({
+      code: 78,
+      out: [],
+      err: ["config error: sense-events: must be a mapping (got Array)"],
+    });
+  });
+
   test("Butler SOS 15's template exits 0 with a warning that user events are disabled", async () => {
     expect(await run({ path: TEMPLATE })).toStrictEqual({
       code: 0,

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { sendTestEvents, TEST_USER_AGENTS, testDatagram } from "../../src/cli/send-test-events.ts";
+import { waitFor } from "../support/wait.ts";
 
 type Receiver = { port: number; datagrams: string[]; close(): void };
 
@@ -21,11 +22,24 @@ async function receiver(hostname: string): Promise<Receiver> {
   return r;
 }
 
-/** Waits until `n` datagrams arrived (loopback delivery is asynchronous) or 5 s passed. */
+/** Waits until `n` datagrams arrived (loopback delivery is asynchronous). */
 async function received(r: Receiver, n: number): Promise<string[]> {
-  for (let i = 0; i < 500 && r.datagrams.length < n; i++) await Bun.sleep(10);
-  await Bun.sleep(20); // a little longer, so extra datagrams would show up too
+  await waitFor(`${n} datagrams`, () => r.datagrams.length >= n);
   return r.datagrams;
+}
+
+/** A clock that only moves when the sender sleeps, by at least 1 ms per sleep like a real timer. */
+function fakeClock() {
+  let time = 1000;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => time,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      time += Math.max(1, ms);
+    },
+  };
 }
 
 afterEach(() => {
@@ -159,32 +173,41 @@ describe("sendTestEvents", () => {
     expect(lines[1]).toStartWith("sent 30 datagrams to ");
   });
 
-  test("paces datagrams at --rate: 20 datagrams at 100/s cannot finish before the 19th interval", async () => {
+  test("paces datagrams at --rate: at 100/s datagram i leaves i × 10 ms after the first", async () => {
     const r = await receiver("127.0.0.1");
+    const clock = fakeClock();
     const result = await sendTestEvents({
       host: "127.0.0.1",
       port: r.port,
       count: 20,
       rate: 100,
       out: () => {},
+      ...clock,
     });
-    expect(result.sent).toBe(20);
-    // Lower bound only (half the ideal 190 ms), so a slow machine cannot make it fail.
-    expect(result.elapsedMs).toBeGreaterThanOrEqual(((20 - 1) / 100) * 1000 * 0.5);
+    expect({ sent: result.sent, elapsedMs: result.elapsedMs, sleeps: clock.sleeps }).toStrictEqual({
+      sent: 20,
+      elapsedMs: 190,
+      sleeps: Array.from({ length: 19 }, () => 10),
+    });
     expect(await received(r, 20)).toHaveLength(20);
   });
 
-  test("reaches high rates by sending bursts per timer tick: 2000 datagrams at 20000/s", async () => {
+  test("reaches high rates by sending bursts per timer tick: 2000 datagrams at 20000/s in 100 ticks", async () => {
     const r = await receiver("127.0.0.1");
+    const clock = fakeClock();
     const result = await sendTestEvents({
       host: "127.0.0.1",
       port: r.port,
       count: 2000,
       rate: 20_000,
       out: () => {},
+      ...clock,
     });
-    // Arrival is not checked: a catch-up burst after a stall on a busy machine may overflow the receive buffer.
-    expect(result.sent).toBe(2000);
-    expect(result.elapsedMs).toBeGreaterThanOrEqual(((2000 - 1) / 20_000) * 1000 * 0.5);
+    // Timers fire at most once a millisecond: 20 datagrams go per tick, not one.
+    expect({ sent: result.sent, elapsedMs: result.elapsedMs, ticks: clock.sleeps.length }).toStrictEqual({
+      sent: 2000,
+      elapsedMs: 100,
+      ticks: 100,
+    });
   });
 });

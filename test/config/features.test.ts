@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { activeFeatures, featureSummary } from "../../src/config/features.ts";
+import { featureSummary } from "../../src/config/features.ts";
 import { defaultConfig } from "../../src/config/load.ts";
 import { validateConfig } from "../../src/config/validate.ts";
 
@@ -14,9 +14,9 @@ const influx = { enable: true, host: "10.0.0.5", version: 1, v1Config: { dbName:
 const counts = { influxdb: { enable: true }, eventCount: { enable: true } };
 const queue = { udpServerConfig: { queueMetrics: { influxdb: { enable: true } } } };
 
-describe("activeFeatures", () => {
+describe("config.features", () => {
   test("the embedded default has user events and nothing else", () => {
-    expect(activeFeatures(defaultConfig())).toStrictEqual({
+    expect(defaultConfig().features).toStrictEqual({
       userEvents: true,
       influxdb: false,
       userEventsToInflux: false,
@@ -26,6 +26,7 @@ describe("activeFeatures", () => {
       newRelic: [],
       appNames: false,
       warnings: [],
+      required: { influxdb: null, mqtt: null, newRelic: null, appNames: null },
     });
   });
 
@@ -57,7 +58,7 @@ describe("activeFeatures", () => {
       [false, false, false, false],
     ],
   ])("InfluxDB (§10.1, §10.5, §10.6): %s", (_name, bs, expected) => {
-    const f = activeFeatures(load({ "Butler-SOS": bs }));
+    const f = load({ "Butler-SOS": bs }).features;
     expect([f.influxdb, f.userEventsToInflux, f.eventCount, f.queueMetrics]).toStrictEqual(expected);
   });
 
@@ -72,7 +73,7 @@ describe("activeFeatures", () => {
         userEvents: { sendToMQTT: { enable: send } },
       },
     });
-    expect(activeFeatures(c).mqtt).toBe(expected);
+    expect(c.features.mqtt).toBe(expected);
   });
 
   test("New Relic accounts are looked up by name, a numeric id is a string, unknown and repeated names are warned about", () => {
@@ -83,7 +84,7 @@ describe("activeFeatures", () => {
         userEvents: { sendToNewRelic: { enable: true, destinationAccount: ["EU", "Gone", "EU"] } },
       },
     });
-    const f = activeFeatures(c);
+    const f = c.features;
     expect([f.newRelic, f.warnings]).toStrictEqual([
       [{ accountName: "EU", insertApiKey: "k1", accountId: "123" }],
       [

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileSections } from "../../src/config/schema.ts";
 import { type ConfigIssue, validateConfig } from "../../src/config/validate.ts";
 
 const BASE = "/etc/sense-events";
@@ -267,6 +268,34 @@ describe("one error per problem, with its YAML path", () => {
   });
 });
 
+describe("a section that is not a mapping is an error, even in an unused feature (issue 9)", () => {
+  test.each([
+    ["sense-events: []", { "sense-events": [] }, "sense-events", "must be a mapping (got Array)"],
+    ["Butler-SOS: []", { "Butler-SOS": [] }, "Butler-SOS", "must be a mapping (got Array)"],
+    [
+      "sense-events.api: []",
+      { "sense-events": { api: [] } },
+      "sense-events.api",
+      "must be a mapping (got Array)",
+    ],
+    ["an unused mqttConfig: 7", bs({ mqttConfig: 7 }), "Butler-SOS.mqttConfig", "must be a mapping (got 7)"],
+    [
+      "an unused influxdbConfig: []",
+      bs({ influxdbConfig: [] }),
+      "Butler-SOS.influxdbConfig",
+      "must be a mapping (got Array)",
+    ],
+    [
+      "userEvents.sendToMQTT: true",
+      bs({ userEvents: { sendToMQTT: true } }),
+      "Butler-SOS.userEvents.sendToMQTT",
+      "must be a mapping (got true)",
+    ],
+  ])("%s", (_name, raw, path, message) => {
+    expect(errorsOf(raw)).toStrictEqual([{ path, message }]);
+  });
+});
+
 describe("only features that are used are validated", () => {
   test("with user events disabled only sense-events is checked, and a warning says so", () => {
     const result = load(
@@ -466,7 +495,7 @@ describe("normalisation", () => {
 
   test("unknown top-level and Butler-SOS keys are left out of the config", () => {
     const { config } = load({ "Butler-SOS": { heartbeat: { enable: true } }, other: 1 });
-    expect([Object.keys(config), "heartbeat" in config["Butler-SOS"]]).toStrictEqual([
+    expect([Object.keys(fileSections(config)), "heartbeat" in config["Butler-SOS"]]).toStrictEqual([
       ["Butler-SOS", "sense-events"],
       false,
     ]);

@@ -15,6 +15,7 @@ import {
   tcpPortFree,
   tempDir,
   udpPortFree,
+  waitFor,
   waitForReceived,
 } from "../support/process.ts";
 
@@ -124,6 +125,14 @@ describe("with a config file", () => {
     });
   });
 
+  test("the history export Worker is embedded: a CSV export streams every stored event (reference §19)", async () => {
+    const csv = await waitFor("42 stored events", async () => {
+      const text = await (await fetch(`${apiUrl}/api/history/events?format=csv`)).text();
+      return text.split("\r\n").length === 44 ? text : undefined;
+    });
+    expect(csv).toStartWith("receivedAt,host,action,userDirectory,userId,");
+  });
+
   test("/metrics counts the accepted events by source", async () => {
     const text = await (await fetch(`${apiUrl}/metrics`)).text();
     const accepted = text.split("\n").filter((l) => l.startsWith("sense_events_events_accepted_total{"));
@@ -151,9 +160,13 @@ describe("without arguments", () => {
       expect(child.stdout.some((l) => l.includes("[udp] listening on 0.0.0.0:9997"))).toBe(true);
       await sendTestEvents(9997, 4);
       const stats = await waitForReceived(apiUrl, 4);
-      expect({ accepted: stats.datagrams.accepted, destinations: stats.destinations }).toStrictEqual({
+      // No external destination; the embedded history (reference §19, on by default) is the only lane.
+      expect({
+        accepted: stats.datagrams.accepted,
+        destinations: Object.keys(stats.destinations),
+      }).toStrictEqual({
         accepted: 4,
-        destinations: {},
+        destinations: ["history"],
       });
     },
   );

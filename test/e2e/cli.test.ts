@@ -1,6 +1,6 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import dgram from "node:dgram";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { testDatagram } from "../../src/cli/send-test-events.ts";
 import { sharedFixture } from "../support/fixtures.ts";
@@ -16,8 +16,8 @@ import {
   spawnChild,
   stopChild,
   tempDir,
-  waitFor,
 } from "../support/process.ts";
+import { waitFor } from "../support/wait.ts";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 const dir = tempDir("sense-events-cli-");
@@ -41,10 +41,6 @@ async function writeRunConfig(name: string, extra: Parameters<typeof runConfig>[
   const ports = { udp: await freeUdpPort(), api: await freeTcpPort() };
   return { file: dir.write(name, runConfig(ports, extra)), ...ports };
 }
-
-test("the shared fixtures directory resolves from the repository", () => {
-  expect(existsSync(sharedFixture("product-doc-userevents.yaml"))).toBe(true);
-});
 
 describe("exit codes", () => {
   test("an unknown flag exits 2 with a usage message", async () => {

@@ -9,11 +9,11 @@ import {
   sendNumbered,
   spawnReceiver,
   subscribeCounter,
-  waitFor,
   writeE2eConfig,
 } from "../support/e2e.ts";
 import { type InfluxServer, startInfluxdb } from "../support/influxdb.ts";
 import { type MosquittoServer, startMosquitto } from "../support/mosquitto.ts";
+import { waitFor } from "../support/wait.ts";
 
 const UA =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36";

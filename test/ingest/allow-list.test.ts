@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createAllowList, createSourceGate, parseIPv4, parseIPv6 } from "../../src/ingest/allow-list.ts";
+import { createAllowList, createSourceGate } from "../../src/ingest/allow-list.ts";
+import { parseIPv4, parseIPv6 } from "../../src/ingest/ip.ts";
 import { createLogger, type Logger } from "../../src/log.ts";
 
 function capture(level: "info" | "debug" = "debug"): { log: Logger; lines: string[] } {
@@ -103,7 +104,25 @@ describe("createAllowList", () => {
       summary: "10.0.0.0/8",
     });
     expect(lines.filter((l) => l.includes(" error: ")).length).toBe(1);
-    expect(lines[0]).toContain('"nowhere.invalid" did not resolve: ENOTFOUND');
+    expect(lines[0]).toContain(
+      'error: [udp] Butler-SOS.userEvents.udpServerConfig.allowedSources[0]: cannot resolve "nowhere.invalid" (ENOTFOUND); ignored',
+    );
+  });
+
+  test("reports each unusable entry once, with the same lines check-config prints; an empty entry is skipped", async () => {
+    const resolve = async (host: string) => {
+      if (host === "good.lab") return ["10.0.0.1"];
+      if (host === "empty.lab") return [];
+      throw Object.assign(new Error("not found"), { code: "ENOTFOUND" });
+    };
+    const list = await createAllowList(["10.0.0.1", "good.lab", "bad.lab", "<x>", "", "empty.lab"], {
+      resolve,
+    });
+    expect(list.problems).toStrictEqual([
+      'Butler-SOS.userEvents.udpServerConfig.allowedSources[2]: cannot resolve "bad.lab" (ENOTFOUND); ignored',
+      'Butler-SOS.userEvents.udpServerConfig.allowedSources[3]: "<x>" is not an IP address, CIDR range or hostname; ignored',
+      'Butler-SOS.userEvents.udpServerConfig.allowedSources[5]: "empty.lab" resolves to no usable address; ignored',
+    ]);
   });
 
   test("a zero-padded IPv4 entry is refused, not resolved (a resolver reads 010.1.1.1 as octal 8.1.1.1)", async () => {

@@ -3,13 +3,13 @@
  * first one of a test; a restart binds the port it was given) throws 200 ms after starting.
  */
 import "../../src/ingest/udp-worker.ts";
-import type { ThreadRequest } from "../../src/ingest/udp-thread.ts";
+import type { ThreadRequest } from "../../src/ingest/udp-supervisor.ts";
 
 declare const self: Worker;
 
 const real = self.onmessage;
 self.onmessage = (event: MessageEvent<ThreadRequest>) => {
-  if (event.data.type === "start" && event.data.options.port === 0) {
+  if (event.data.type === "start" && event.data.socket.port === 0) {
     setTimeout(() => {
       throw new Error("receive thread crashed (test)");
     }, 200);

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Destination } from "../../src/destinations/destination.ts";
 import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
+import { waitFor } from "./wait.ts";
 
 /** What a destination test file provides for one run of the contract suite. */
 export interface DestinationFixture {
@@ -79,18 +80,20 @@ export function sampleEvents(): DeliverableEvent[] {
   ];
 }
 
+/** Waits until `count` items arrived, then returns them all. */
 async function waitForItems(
   received: () => Promise<string[]>,
   count: number,
   timeoutMs: number,
 ): Promise<string[]> {
-  const deadline = Date.now() + timeoutMs;
-  let items = await received();
-  while (items.length < count && Date.now() < deadline) {
-    await Bun.sleep(50);
-    items = await received();
-  }
-  return items;
+  return waitFor(
+    `${count} items at the receiver`,
+    async () => {
+      const items = await received();
+      return items.length >= count ? items : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /**
@@ -166,9 +169,9 @@ export function testDestinationContract(
     });
 
     test("close resolves and may be called twice", async () => {
-      await fixture.destination.send(items());
-      await fixture.destination.close();
-      await fixture.destination.close();
+      expect(await fixture.destination.send(items())).toStrictEqual({ kind: "ok" });
+      await expect(fixture.destination.close()).resolves.toBeUndefined();
+      await expect(fixture.destination.close()).resolves.toBeUndefined();
     });
   });
 }

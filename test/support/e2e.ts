@@ -202,16 +202,6 @@ export async function sendNumbered(
   return n - from;
 }
 
-/** Polls `check` every 100 ms until it returns true; throws with `what` after `timeoutMs`. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await Bun.sleep(100);
-  }
-  throw new Error(`[e2e] timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 /** One received MQTT message. */
 export interface MqttMessage {
   topic: string;
@@ -274,3 +264,6 @@ export async function subscribeCounter(port: number): Promise<MqttCounter> {
 export function firstValue(result: { results?: { series?: { values?: unknown[][] }[] }[] }): number {
   return Number(result.results?.[0]?.series?.[0]?.values?.[0]?.[1] ?? 0);
 }
+
+/** The one polling helper, also exported here for e2e files that import it with the other e2e helpers. */
+export { waitFor } from "./wait.ts";

@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
+import { waitFor } from "./wait.ts";
 
 /** The shared fixtures directory; an alias of {@link SHARED_FIXTURES} kept for tests written before it. */
 export { SHARED_FIXTURES as FIXTURES } from "./fixtures.ts";
@@ -125,21 +126,6 @@ export async function sendUdp(
     );
   }
   await new Promise<void>((done) => socket.close(() => done()));
-}
-
-/** Polls `check` every 20 ms until it returns a value other than undefined, or throws after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(20);
-  }
 }
 
 /** GETs `url` and returns the parsed JSON body (any status). */
@@ -269,3 +255,6 @@ export async function stopChild(child: Child | undefined): Promise<void> {
   child.kill("SIGKILL");
   await child.exited;
 }
+
+/** The one polling helper, also exported here for tests that import it with the other process helpers. */
+export { waitFor };

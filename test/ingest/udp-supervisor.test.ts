@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import dgram from "node:dgram";
-import { startUdpThread, type UdpThread } from "../../src/ingest/udp-thread.ts";
+import { startUdpReceiver, type UdpReceiver } from "../../src/ingest/udp-supervisor.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
+import { waitFor } from "../support/wait.ts";
 
 interface Seen {
   text: string;
@@ -10,7 +11,7 @@ interface Seen {
   receivedAtMs: number;
 }
 
-const open: UdpThread[] = [];
+const open: UdpReceiver[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));
 });
@@ -18,7 +19,7 @@ afterEach(async () => {
 async function listen(options: { maxQueuedBytes?: number } = {}) {
   const seen: Seen[] = [];
   const decoder = new TextDecoder();
-  const thread = await startUdpThread({
+  const thread = await startUdpReceiver({
     host: "127.0.0.1",
     port: 0,
     receiveBufferBytes: 1 << 20,
@@ -31,18 +32,14 @@ async function listen(options: { maxQueuedBytes?: number } = {}) {
   return { thread, seen };
 }
 
-async function waitFor(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await Bun.sleep(10);
-}
-
-describe("receive thread", () => {
+describe("receive thread and its supervisor", () => {
   test("delivers every datagram in order with its sender and receive time", async () => {
     const { thread, seen } = await listen();
     const sender = dgram.createSocket("udp4");
     await new Promise<void>((resolve) => sender.bind(0, "127.0.0.1", resolve));
     const before = Date.now();
     for (let i = 0; i < 500; i++) sender.send(`datagram ${i}`, thread.port, "127.0.0.1");
-    await waitFor(() => seen.length === 500);
+    await waitFor("the datagrams", () => seen.length === 500);
     const senderPort = sender.address().port;
     sender.close();
     expect(seen.map((s) => s.text)).toStrictEqual(Array.from({ length: 500 }, (_, i) => `datagram ${i}`));
@@ -53,24 +50,22 @@ describe("receive thread", () => {
     expect(thread.queuedBytes).toBe(0);
   });
 
-  test("reports the bound address and buffer sizes", async () => {
+  test("reports the bound address and the effective buffer size", async () => {
     const { thread } = await listen();
     expect({
       address: thread.address,
       listening: thread.listening,
-      requested: thread.receiveBufferRequested,
       effective: typeof thread.receiveBufferEffective,
     }).toStrictEqual({
       address: `127.0.0.1:${thread.port}`,
       listening: true,
-      requested: 1 << 20,
       effective: "number",
     });
   });
 
   test("a port that is taken rejects with the address and cause", async () => {
     const { thread } = await listen();
-    const attempt = startUdpThread({
+    const attempt = startUdpReceiver({
       host: "127.0.0.1",
       port: thread.port,
       receiveBufferBytes: 1 << 20,
@@ -84,7 +79,7 @@ describe("receive thread", () => {
     const { thread } = await listen();
     const port = thread.port;
     await thread.close();
-    const again = await startUdpThread({
+    const again = await startUdpReceiver({
       host: "127.0.0.1",
       port,
       receiveBufferBytes: 1 << 20,
@@ -101,7 +96,7 @@ describe("receive thread", () => {
     const script = `const s=require("node:dgram").createSocket("udp4");let n=0;const next=()=>{if(n===500)return s.close();s.send("x".repeat(100),${thread.port},"127.0.0.1",()=>{n++;next()})};next();`;
     const child = Bun.spawnSync([process.execPath, "-e", script]);
     expect(child.exitCode).toBe(0);
-    await waitFor(() => seen.length + thread.queueFull === 500);
+    await waitFor("the datagrams", () => seen.length + thread.queueFull === 500);
     expect({
       total: seen.length + thread.queueFull,
       dropped: thread.queueFull > 0,
@@ -115,7 +110,7 @@ describe("receive thread", () => {
 
   test("close hands over every datagram the thread already received before it resolves", async () => {
     let handled = 0;
-    const thread = await startUdpThread({
+    const thread = await startUdpReceiver({
       host: "127.0.0.1",
       port: 0,
       receiveBufferBytes: 1 << 20,
@@ -144,7 +139,7 @@ describe("receive thread", () => {
   test("a receive thread that crashes is restarted on the same port and receives again", async () => {
     const lines: string[] = [];
     const seen: string[] = [];
-    const thread = await startUdpThread({
+    const thread = await startUdpReceiver({
       host: "127.0.0.1",
       port: 0,
       receiveBufferBytes: 1 << 20,
@@ -155,13 +150,17 @@ describe("receive thread", () => {
     });
     open.push(thread);
     const port = thread.port;
-    await waitFor(() => lines.some((l) => l.includes("receive thread failed")));
-    await waitFor(() => lines.some((l) => l.includes("receive thread restarted")));
+    await waitFor("a log line with receive thread failed", () =>
+      lines.some((l) => l.includes("receive thread failed")),
+    );
+    await waitFor("a log line with receive thread restarted", () =>
+      lines.some((l) => l.includes("receive thread restarted")),
+    );
     const sender = dgram.createSocket("udp4");
     await new Promise<void>((resolve) =>
       sender.send("after the restart", port, "127.0.0.1", () => resolve()),
     );
-    await waitFor(() => seen.length > 0);
+    await waitFor("the datagrams", () => seen.length > 0);
     sender.close();
     expect({ port: thread.port, listening: thread.listening, seen }).toStrictEqual({
       port,
@@ -172,7 +171,7 @@ describe("receive thread", () => {
 
   test("the thread's log lines reach the main logger", async () => {
     const lines: string[] = [];
-    const thread = await startUdpThread({
+    const thread = await startUdpReceiver({
       host: "127.0.0.1",
       port: 0,
       receiveBufferBytes: 1 << 20,
@@ -180,7 +179,66 @@ describe("receive thread", () => {
       onDatagram: () => {},
     });
     open.push(thread);
-    await waitFor(() => lines.length > 0);
+    await waitFor("a log line", () => lines.length > 0);
     expect(lines.some((l) => l.includes(`info: [udp] listening on 127.0.0.1:${thread.port}`))).toBe(true);
+  });
+
+  test("a socket error is logged, and a new thread rebinds the same port after rebindDelayMs and receives again", async () => {
+    const lines: string[] = [];
+    const seen: string[] = [];
+    const receiver = await startUdpReceiver({
+      host: "127.0.0.1",
+      port: 0,
+      receiveBufferBytes: 1 << 20,
+      rebindDelayMs: 100,
+      log: createLogger({ write: (line) => lines.push(line) }),
+      workerUrl: new URL("../support/socket-error-udp-worker.ts", import.meta.url).href,
+      onDatagram: (msg) => seen.push(new TextDecoder().decode(msg)),
+    });
+    open.push(receiver);
+    const port = receiver.port;
+    await waitFor("a log line with receive thread restarted", () =>
+      lines.some((l) => l.includes("receive thread restarted")),
+    );
+    const sender = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => sender.send("after the rebind", port, "127.0.0.1", () => resolve()));
+    await waitFor("the datagrams", () => seen.length > 0);
+    sender.close();
+    expect({
+      errorLines: lines.filter((l) =>
+        l.includes(`[udp] socket error on 127.0.0.1:${port}: EHOSTUNREACH; rebinding in 100 ms`),
+      ).length,
+      port: receiver.port,
+      listening: receiver.listening,
+      seen,
+    }).toStrictEqual({ errorLines: 1, port, listening: true, seen: ["after the rebind"] });
+  });
+
+  test("after a socket error the rebind is retried while the port is taken", async () => {
+    const lines: string[] = [];
+    const receiver = await startUdpReceiver({
+      host: "127.0.0.1",
+      port: 0,
+      receiveBufferBytes: 1 << 20,
+      rebindDelayMs: 100,
+      log: createLogger({ write: (line) => lines.push(line) }),
+      workerUrl: new URL("../support/socket-error-udp-worker.ts", import.meta.url).href,
+      onDatagram: () => {},
+    });
+    open.push(receiver);
+    // Take the port as soon as the socket error freed it, before the first rebind attempt.
+    await waitFor("a log line with socket error", () => lines.some((l) => l.includes("socket error")));
+    const blocker = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => blocker.bind(receiver.port, "127.0.0.1", resolve));
+    await waitFor("a log line with cannot rebind UDP", () =>
+      lines.some((l) => l.includes("cannot rebind UDP")),
+    );
+    const whileTaken = receiver.listening;
+    await new Promise<void>((resolve) => blocker.close(resolve));
+    await waitFor("listening again", () => receiver.listening);
+    expect({ whileTaken, listening: receiver.listening }).toStrictEqual({
+      whileTaken: false,
+      listening: true,
+    });
   });
 });
