@@ -328,6 +328,12 @@ describe("without a token, on loopback", () => {
     );
     await page.click("[data-range='1h']");
     await page.locator("#chart-concurrency[data-range='1h'] canvas").waitFor();
+    // Who is on now, for the picture.
+    await page.fill("#at-input", new Date(Date.now() + 1000).toISOString().slice(0, 19));
+    await page.click("#at-form button");
+    await page.waitForFunction(() =>
+      /^\d+ sessions open/.test(document.querySelector("#at-summary")?.textContent ?? ""),
+    );
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(ROOT, "docs/dashboard.png"), fullPage: true });
     const phone = await browser.browser.newPage({
