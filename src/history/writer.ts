@@ -1,10 +1,15 @@
 import type { Database, Statement } from "bun:sqlite";
+import type { UserEvent } from "../events/event.ts";
 import { createDictionaries, type Dictionaries } from "./dictionaries.ts";
 import type { HistoryItem } from "./item.ts";
 import { checkpointAt, createReplayTracker, packState, type ReplayTracker, replayEvents } from "./replay.ts";
+import { createRowInserter } from "./row-inserter.ts";
 
 /** Checkpoints are saved when event time crosses a multiple of this (ms). */
 export const CHECKPOINT_EVERY_MS = 60 * 60 * 1000;
+
+/** Most userIds / appIds whose dictionary id the writer remembers (hostile input can invent many). */
+const KEY_CACHE_LIMIT = 50_000;
 
 /** First and last event time of one proxy node, in ms. */
 export interface HostSeen {
@@ -34,10 +39,7 @@ export interface HistoryWriter {
 /** Creates the writer; restores the sessions from the newest checkpoint and the events after it. */
 export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): HistoryWriter {
   const dict: Dictionaries = createDictionaries(db);
-  const insert: Statement = db.query(
-    `INSERT OR IGNORE INTO events(id, ts, host, user, action, app, src, origin, context, agent, addr)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  const rows = createRowInserter(db);
   const saveCheckpoint: Statement = db.query(
     "INSERT OR REPLACE INTO checkpoints(t, last_id, state) VALUES (?, ?, ?)",
   );
@@ -75,51 +77,83 @@ export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): H
     saveCheckpoint.run(t, lastId, packState(sessions.tracker.snapshot()));
   }
 
+  // The ids of the last user and app seen per userId / appId: most events repeat one of them, and a
+  // hit costs a Map lookup and string compares instead of building a dictionary key.
+  const userIds = new Map<string, { dir: string; id: number }>();
+  const appIds = new Map<string, { name: string | null; id: number }>();
+
+  function userOf(e: UserEvent): number {
+    const hit = userIds.get(e.userId);
+    if (hit !== undefined && hit.dir === e.userDirectory) return hit.id;
+    // Length-prefixed keys cannot collide, whatever characters the fields hold.
+    const id = dict.users.id(`${e.userDirectory.length}:${e.userDirectory}${e.userId}`, () => [
+      e.userDirectory,
+      e.userId,
+    ]);
+    if (userIds.size >= KEY_CACHE_LIMIT) userIds.clear();
+    userIds.set(e.userId, { dir: e.userDirectory, id });
+    return id;
+  }
+
+  function appOf(appId: string, appName: string | null): number {
+    const hit = appIds.get(appId);
+    if (hit !== undefined && hit.name === appName) return hit.id;
+    const id = dict.apps.id(appName === null ? `n${appId}` : `${appId.length}:${appId}${appName}`, () => [
+      appId,
+      appName,
+    ]);
+    if (appIds.size >= KEY_CACHE_LIMIT) appIds.clear();
+    appIds.set(appId, { name: appName, id });
+    return id;
+  }
+
   const writeAll = db.transaction((items: HistoryItem[]): number => {
     const touched = new Set<string>();
+    let previousHost = "";
     let added = 0;
     for (const { event: e, ms } of items) {
       if (e.id <= lastId) continue;
       // The first boundary after the previous event: every earlier event is before it, this one after.
-      if (ms >= nextCheckpoint && lastId > 0) checkpointAt_(nextCheckpoint);
+      if (ms >= nextCheckpoint && lastId > 0) {
+        added += rows.flush();
+        checkpointAt_(nextCheckpoint);
+      }
       if (ms >= nextCheckpoint)
         nextCheckpoint = Math.floor(ms / CHECKPOINT_EVERY_MS) * CHECKPOINT_EVERY_MS + CHECKPOINT_EVERY_MS;
-      added += insert.run(
+      const ua = e.userAgent;
+      rows.add(
         e.id,
         ms,
         dict.hosts.id(e.host, () => [e.host]),
-        // Length-prefixed keys cannot collide, whatever characters the fields hold.
-        dict.users.id(`${e.userDirectory.length}:${e.userDirectory}${e.userId}`, () => [
-          e.userDirectory,
-          e.userId,
-        ]),
+        userOf(e),
         dict.strs.id(e.action, () => [e.action]),
-        e.appId === null
-          ? null
-          : dict.apps.id(
-              e.appName === null ? `n${e.appId}` : `${e.appId.length}:${e.appId}${e.appName}`,
-              () => [e.appId, e.appName],
-            ),
+        e.appId === null ? null : appOf(e.appId, e.appName),
         dict.strs.id(e.source, () => [e.source]),
         dict.strs.id(e.origin, () => [e.origin]),
         dict.strs.id(e.context, () => [e.context]),
         dict.agents.id(e.message, () => [
           e.message,
-          e.userAgent === null ? null : JSON.stringify(e.userAgent),
-          e.userAgent?.browserName ?? null,
-          e.userAgent?.osName ?? null,
+          ua === null ? null : JSON.stringify(ua),
+          ua?.browserName ?? null,
+          ua?.osName ?? null,
         ]),
         dict.strs.id(e.remoteAddress, () => [e.remoteAddress]),
-      ).changes;
+      );
       sessions.setNow(ms);
       sessions.tracker.update(e);
-      const seen = hosts.get(e.host);
-      if (seen === undefined) hosts.set(e.host, { first: ms, last: ms });
-      else if (ms > seen.last) seen.last = ms;
-      touched.add(e.host);
+      let seen = hosts.get(e.host);
+      if (seen === undefined) {
+        seen = { first: ms, last: ms };
+        hosts.set(e.host, seen);
+      } else if (ms > seen.last) seen.last = ms;
+      if (e.host !== previousHost) {
+        touched.add(e.host);
+        previousHost = e.host;
+      }
       lastId = e.id;
       if (ms > lastMs) lastMs = ms;
     }
+    added += rows.flush();
     for (const host of touched) {
       const seen = hosts.get(host) as HostSeen;
       saveHost.run(seen.first, seen.last, host);
@@ -128,7 +162,17 @@ export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): H
   });
 
   return {
-    write: (items) => writeAll(items),
+    write(items) {
+      const before = [lastId, lastMs, nextCheckpoint] as const;
+      try {
+        return writeAll(items);
+      } catch (error) {
+        // Rolled back: the outbox retries these items, so they must not count as stored.
+        rows.reset();
+        [lastId, lastMs, nextCheckpoint] = before;
+        throw error;
+      }
+    },
     lastId: () => lastId,
     sessions,
     hosts,
