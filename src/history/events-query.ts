@@ -60,10 +60,23 @@ function filterSql(filter: HistoryFilter): { sql: string; params: SQLQueryBindin
   return { sql, params };
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The UTC days (epoch ms / day) in [`from`, `to`) on which the filter's user has events, in `order`:
+ * the only days a user query has to read (reference §19, schema version 3).
+ */
+function userDays(db: Database, filter: HistoryFilter, order: "ASC" | "DESC"): number[] {
+  const f = filterSql({ from: 0, to: 0, user: filter.user });
+  const sql = `SELECT DISTINCT day FROM user_days e WHERE day >= ? AND day <= ?${f.sql} ORDER BY day ${order}`;
+  const params: SQLQueryBindings[] = [Math.floor(filter.from / DAY_MS), Math.floor((filter.to - 1) / DAY_MS)];
+  return (db.query(sql).values(...params, ...f.params) as [number][]).map((r) => r[0]);
+}
+
 /**
  * One page of events in a time range: newest first (`order: "desc"`, the API) or oldest first
  * (exports), after `cursor` when given. Returns up to `limit` events and the cursor of the last
- * one when more follow.
+ * one when more follow. With a user, only the days the user has events on are read, one at a time.
  */
 export function queryEvents(
   db: Database,
@@ -72,23 +85,34 @@ export function queryEvents(
   page: { limit: number; cursor?: Cursor | null; order: "asc" | "desc" },
 ): { events: UserEvent[]; next: Cursor | null } {
   const f = filterSql(filter);
-  const params: SQLQueryBindings[] = [filter.from, filter.to];
-  let sql = `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.ts >= ? AND e.ts < ?`;
   const c = page.cursor;
+  const dir = page.order === "desc" ? "DESC" : "ASC";
+  let sql = `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.ts >= ? AND e.ts < ?`;
   if (c) {
     // Only rows sharing the cursor's millisecond need the id comparison; the ts index does the rest.
     sql +=
       page.order === "desc"
         ? " AND e.ts <= ? AND (e.ts < ? OR e.id < ?)"
         : " AND e.ts >= ? AND (e.ts > ? OR e.id > ?)";
-    params.push(c.ts, c.ts, c.id);
   }
-  sql += f.sql;
-  params.push(...f.params);
-  const dir = page.order === "desc" ? "DESC" : "ASC";
-  sql += ` ORDER BY e.ts ${dir}, e.id ${dir} LIMIT ?`;
-  params.push(page.limit + 1);
-  const rows = db.query(sql).values(...params) as unknown as EventRow[];
+  sql += `${f.sql} ORDER BY e.ts ${dir}, e.id ${dir} LIMIT ?`;
+  const statement = db.query(sql);
+  const read = (from: number, to: number, limit: number) =>
+    statement.values(from, to, ...(c ? [c.ts, c.ts, c.id] : []), ...f.params, limit) as unknown as EventRow[];
+
+  let rows: EventRow[];
+  if (filter.user === undefined) {
+    rows = read(filter.from, filter.to, page.limit + 1);
+  } else {
+    rows = [];
+    for (const day of userDays(db, filter, dir)) {
+      const from = Math.max(filter.from, day * DAY_MS);
+      const to = Math.min(filter.to, (day + 1) * DAY_MS);
+      if (c && (page.order === "desc" ? from > c.ts : to <= c.ts)) continue;
+      for (const row of read(from, to, page.limit + 1 - rows.length)) rows.push(row);
+      if (rows.length > page.limit) break;
+    }
+  }
   const more = rows.length > page.limit;
   if (more) rows.length = page.limit;
   const events = rows.map((r) => decoder.decode(r));

@@ -10,6 +10,7 @@ export const CHECKPOINT_EVERY_MS = 60 * 60 * 1000;
 
 /** Most userIds / appIds whose dictionary id the writer remembers (hostile input can invent many). */
 const KEY_CACHE_LIMIT = 50_000;
+const DAY_MS = 86_400_000;
 
 /** First and last event time of one proxy node, in ms. */
 export interface HostSeen {
@@ -43,6 +44,9 @@ export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): H
   const saveCheckpoint: Statement = db.query(
     "INSERT OR REPLACE INTO checkpoints(t, last_id, state) VALUES (?, ?, ?)",
   );
+  const saveUserDay: Statement = db.query("INSERT OR IGNORE INTO user_days(user, day) VALUES (?, ?)");
+  // The last day recorded per user id: a user's first event of a day adds one user_days row.
+  const userDays = new Map<number, number>();
   const saveHost: Statement = db.query("UPDATE hosts SET first_ms = ?, last_ms = ? WHERE name = ?");
 
   const hosts = new Map<string, HostSeen>();
@@ -121,11 +125,18 @@ export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): H
       if (ms >= nextCheckpoint)
         nextCheckpoint = Math.floor(ms / CHECKPOINT_EVERY_MS) * CHECKPOINT_EVERY_MS + CHECKPOINT_EVERY_MS;
       const ua = e.userAgent;
+      const user = userOf(e);
+      const day = Math.floor(ms / DAY_MS);
+      if (userDays.get(user) !== day) {
+        saveUserDay.run(user, day);
+        if (userDays.size >= KEY_CACHE_LIMIT) userDays.clear();
+        userDays.set(user, day);
+      }
       rows.add(
         e.id,
         ms,
         dict.hosts.id(e.host, () => [e.host]),
-        userOf(e),
+        user,
         dict.strs.id(e.action, () => [e.action]),
         e.appId === null ? null : appOf(e.appId, e.appName),
         dict.strs.id(e.source, () => [e.source]),
@@ -170,6 +181,7 @@ export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): H
         // Rolled back: the outbox retries these items, so they must not count as stored.
         rows.reset();
         [lastId, lastMs, nextCheckpoint] = before;
+        userDays.clear();
         throw error;
       }
     },

@@ -100,6 +100,10 @@ test("a version 1 file written by hand is upgraded and read (reference §19 migr
       remoteAddress: "10.0.0.1",
     },
   ]);
+  // Version 3 lists each user's days; the upgrade fills it from the events already stored.
+  expect(
+    part.queries.events({ from: 0, to: T0 + MIN, user: "lab\\ANNA" }, 10, null).events.map((e) => e.id),
+  ).toStrictEqual([1]);
   expect(part.queries.hosts()[0]?.firstSeen).toBe(new Date(T0).toISOString());
   expect(part.queries.active(T0 + MIN).count).toBe(1);
   expect(part.lastId()).toBe(1);
