@@ -43,10 +43,13 @@ UPDATE hosts SET
 /**
  * Version 3: the days each user has events on replace the (user, ts) index, whose inserts landed all
  * over the index and made every transaction rewrite most of it (the write rate of the history lane).
- * The user's days are few and the user's events are then found day by day through the time index.
+ * The user's days are few and the user's events are then found day by day through the time index,
+ * which carries the user so that those days are filtered without reading the rows.
  */
 const V3 = `
 DROP INDEX events_user;
+DROP INDEX events_ts;
+CREATE INDEX events_ts_user ON events(ts, user);
 CREATE TABLE user_days(user INTEGER NOT NULL, day INTEGER NOT NULL, PRIMARY KEY(user, day)) WITHOUT ROWID;
 INSERT OR IGNORE INTO user_days(user, day) SELECT user, ts / 86400000 FROM events;
 `;
