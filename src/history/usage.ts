@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 
 /** Grouping keys of `/api/history/usage`. */
-export const USAGE_BY = ["app", "user", "host", "browser", "os"] as const;
+export const USAGE_BY = ["app", "user", "host", "browser", "os", "browserVersion", "osVersion"] as const;
 /** Bucket sizes of `/api/history/usage`. */
 export const USAGE_BUCKETS = { hour: 3_600_000, day: 86_400_000 } as const;
 /** Most rows in one answer. */
@@ -17,13 +17,32 @@ export interface UsageRow {
   connections: number;
 }
 
-/** The column of the events table each grouping reads, and how its ids become keys. */
+/** A field of the stored user agent (`agents.ua` is the JSON of the event's `userAgent`), else NULL. */
+const uaField = (field: string) => `CASE WHEN json_valid(ua) THEN json_extract(ua, '$.${field}') END`;
+
+/**
+ * The column of the events table each grouping reads, and how its ids become keys. The version keys
+ * are "<name> <major>": the browser's major version as parsed, the OS version up to its first dot
+ * ("Windows 10", "Mac OS 14"); the name alone when the version is unknown, "unknown" without a name.
+ * They are computed once per dictionary row, so they cost the events scan nothing.
+ */
 const KEYS: Record<(typeof USAGE_BY)[number], { column: string; sql: string }> = {
   app: { column: "app", sql: "SELECT id, app_id, app_name FROM apps" },
   user: { column: "user", sql: "SELECT id, dir || '\\' || uid, NULL FROM users" },
   host: { column: "host", sql: "SELECT id, name, NULL FROM hosts" },
   browser: { column: "agent", sql: "SELECT id, COALESCE(browser, 'unknown'), NULL FROM agents" },
   os: { column: "agent", sql: "SELECT id, COALESCE(os, 'unknown'), NULL FROM agents" },
+  browserVersion: {
+    column: "agent",
+    sql: `SELECT id, CASE WHEN browser IS NULL THEN 'unknown'
+      ELSE browser || COALESCE(' ' || NULLIF(${uaField("browserMajorVersion")}, ''), '') END, NULL FROM agents`,
+  },
+  osVersion: {
+    column: "agent",
+    sql: `SELECT id, CASE WHEN os IS NULL THEN 'unknown'
+      ELSE os || COALESCE(' ' || NULLIF(substr(v, 1, instr(v || '.', '.') - 1), ''), '') END, NULL
+      FROM (SELECT id, os, ${uaField("osVersion")} AS v FROM agents)`,
+  },
 };
 
 interface Group {
