@@ -24,7 +24,8 @@ const uaField = (field: string) => `CASE WHEN json_valid(ua) THEN json_extract(u
  * The column of the events table each grouping reads, and how its ids become keys. The version keys
  * are "<name> <major>": the browser's major version as parsed, the OS version up to its first dot
  * ("Windows 10", "Mac OS 14"); the name alone when the version is unknown, "unknown" without a name.
- * They are computed once per dictionary row, so they cost the events scan nothing.
+ * Events without a user agent (session events) are left out of them, so "unknown" means an agent
+ * that was not recognised. Computed once per dictionary row, they cost the events scan nothing.
  */
 const KEYS: Record<(typeof USAGE_BY)[number], { column: string; sql: string }> = {
   app: { column: "app", sql: "SELECT id, app_id, app_name FROM apps" },
@@ -35,13 +36,14 @@ const KEYS: Record<(typeof USAGE_BY)[number], { column: string; sql: string }> =
   browserVersion: {
     column: "agent",
     sql: `SELECT id, CASE WHEN browser IS NULL THEN 'unknown'
-      ELSE browser || COALESCE(' ' || NULLIF(${uaField("browserMajorVersion")}, ''), '') END, NULL FROM agents`,
+      ELSE browser || COALESCE(' ' || NULLIF(${uaField("browserMajorVersion")}, ''), '') END, NULL
+      FROM agents WHERE ua IS NOT NULL`,
   },
   osVersion: {
     column: "agent",
     sql: `SELECT id, CASE WHEN os IS NULL THEN 'unknown'
       ELSE os || COALESCE(' ' || NULLIF(substr(v, 1, instr(v || '.', '.') - 1), ''), '') END, NULL
-      FROM (SELECT id, os, ${uaField("osVersion")} AS v FROM agents)`,
+      FROM (SELECT id, os, ${uaField("osVersion")} AS v FROM agents WHERE ua IS NOT NULL)`,
   },
 };
 

@@ -173,7 +173,7 @@ describe("other history routes", () => {
       ["Linux", 1],
       ["Mac OS 14", 1],
       ["Windows 10", 2],
-      ["unknown", 2],
+      ["unknown", 1],
     ]);
     for (const by of ["browserversion", "version", "browser,os", ""]) {
       const response = await app.request(`/api/history/usage?by=${by}`);
