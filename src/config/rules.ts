@@ -32,7 +32,8 @@ export function resolvePaths(config: FileConfig, baseDir: string): FileConfig {
 }
 
 /** True for `localhost`, 127.0.0.0/8 and ::1 (spec §13). */
-function isLoopback(host: string): boolean {
+/** True for `localhost`, 127.0.0.0/8, `::1` and IPv4-mapped loopback addresses. */
+export function isLoopback(host: string): boolean {
   const h = host.toLowerCase().replace(/\.$/, "");
   if (h === "localhost") return true;
   if (isIP(h) === 4) return h.startsWith("127.");

@@ -619,3 +619,23 @@ describe("SSE", () => {
     }
   });
 });
+
+describe("reload keeps a network-facing API protected (reference §14.4)", () => {
+  test("a reload that empties the token while api.host waits for a restart is refused, and the API still asks for it", async () => {
+    const api = { host: "0.0.0.0", token: "s3cret" };
+    const r = await start({ senseEvents: { api: { ...api, port: await freeTcpPort() } } });
+    const ports = { udp: r.ports.udp, api: Number(new URL(r.apiUrl).port) };
+    // The file now says loopback without a token, which alone is valid; but the host change waits for a restart.
+    rewrite(r, ports, { senseEvents: { api: { host: "127.0.0.1", port: ports.api, token: "" } } });
+    const outcome = await fetchJson(`${r.apiUrl}/api/config/reload`, {
+      method: "POST",
+      headers: { Authorization: "Bearer s3cret" },
+    });
+    const unauthenticated = (await fetch(`${r.apiUrl}/api/config`)).status;
+    expect({ status: outcome.status, path: outcome.body.errors?.[0]?.path, unauthenticated }).toStrictEqual({
+      status: 422,
+      path: "sense-events.api.token",
+      unauthenticated: 401,
+    });
+  });
+});
