@@ -27,7 +27,7 @@ function keepRestartOnly(next: Config, current: Config): Config {
     ...next,
     "sense-events": {
       ...se,
-      api: { ...se.api, host: cur.api.host, port: cur.api.port },
+      api: { ...se.api, enable: cur.api.enable, host: cur.api.host, port: cur.api.port },
       outbox: {
         ...se.outbox,
         path: cur.outbox.path,

@@ -639,3 +639,16 @@ describe("reload keeps a network-facing API protected (reference §14.4)", () =>
     });
   });
 });
+
+describe("api.enable waits for a restart (reference §14.4)", () => {
+  test("a reload that turns the API off lists api.enable under restartRequired and keeps showing the API in force", async () => {
+    const r = await start();
+    rewrite(r, r.ports, { senseEvents: { api: { enable: false, port: r.ports.api } } });
+    const outcome = await reload(r);
+    const config = await getJson(`${r.apiUrl}/api/config`);
+    expect({
+      restartRequired: (outcome.body as { restartRequired: string[] }).restartRequired,
+      shownEnable: config["sense-events"].api.enable,
+    }).toStrictEqual({ restartRequired: ["sense-events.api.enable"], shownEnable: true });
+  });
+});
