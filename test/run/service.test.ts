@@ -652,3 +652,24 @@ describe("api.enable waits for a restart (reference §14.4)", () => {
     }).toStrictEqual({ restartRequired: ["sense-events.api.enable"], shownEnable: true });
   });
 });
+
+describe("shutdown during a reload (reference §9, §14.4)", () => {
+  test.each([0, 1, 2])(
+    "close() %d ticks into a reload that moves UDP: no listener is left open, and no rebind is claimed that did not happen",
+    async (ticks) => {
+      const r = await start();
+      const moved = await freeUdpPort();
+      rewrite(r, { udp: moved, api: r.ports.api });
+      const reloading = r.service.reload();
+      for (let i = 0; i < ticks; i++) await Bun.sleep(0);
+      await r.service.close();
+      const outcome = await reloading;
+      const body = outcome.body as { reloaded: boolean; udpRebound?: boolean };
+      expect({
+        claimedWithoutRebind: body.reloaded && body.udpRebound !== true,
+        old: await udpPortFree(r.ports.udp, "127.0.0.1"),
+        moved: await udpPortFree(moved, "127.0.0.1"),
+      }).toStrictEqual({ claimedWithoutRebind: false, old: true, moved: true });
+    },
+  );
+});
