@@ -28,7 +28,7 @@ export const SenseEventsSchema = section({
   /** UDP socket. */
   udp: section({
     /** Requested `SO_RCVBUF` in bytes. @default 8388608 */
-    receiveBufferBytes: v.optional(int(1), 8388608),
+    receiveBufferBytes: v.optional(int(1, 2_147_483_647), 8388608),
   }),
   /** Per-destination outbox (spec §9). */
   outbox: section({

@@ -585,3 +585,14 @@ describe("timer settings fit a JavaScript timer (reference §14.2, §14.3)", () 
     ]);
   });
 });
+
+describe("receiveBufferBytes fits SO_RCVBUF (reference §8.2, §14.3)", () => {
+  test("a value above 2147483647 is a config error, not a bind failure at start", () => {
+    expect(errorsOf({ "sense-events": { udp: { receiveBufferBytes: 5_000_000_000 } } })).toStrictEqual([
+      {
+        path: "sense-events.udp.receiveBufferBytes",
+        message: "must be an integer from 1 to 2147483647 (got 5000000000)",
+      },
+    ]);
+  });
+});
