@@ -9,7 +9,13 @@ export type { ConfigIssue } from "./validate.ts";
 
 /** A loaded config with its warnings, or the problems that stop it from loading. */
 export type LoadResult =
-  | { ok: true; config: Config; warnings: string[]; file: string }
+  | {
+      ok: true;
+      config: Config;
+      warnings: string[];
+      file: string /** The file had no content (defaults only). */;
+      empty?: boolean;
+    }
   | { ok: false; errors: ConfigIssue[] };
 
 /** Options for {@link parseConfigText}. */
@@ -45,7 +51,8 @@ export function parseConfigText(text: string, options: ParseOptions): LoadResult
     return { ok: false, errors: [{ path: file, message: (error as Error).message }] };
   }
   const result = validateConfig(raw, { baseDir: options.baseDir ?? dirname(resolve(file)), file });
-  return result.ok ? { ...result, file } : result;
+  if (!result.ok) return result;
+  return text.replace(/^\uFEFF/, "").trim() === "" ? { ...result, file, empty: true } : { ...result, file };
 }
 
 /** Reads, parses and validates a config file (spec §14.1); relative paths resolve against its directory. */
@@ -61,7 +68,8 @@ export async function loadConfigFile(path: string): Promise<LoadResult> {
     };
   }
   const result = parseConfigText(text.replace(/^\uFEFF/, ""), { file: path, baseDir: dirname(file) });
-  return result.ok ? { ...result, file } : result;
+  if (!result.ok) return result;
+  return text.replace(/^\uFEFF/, "").trim() === "" ? { ...result, file, empty: true } : { ...result, file };
 }
 
 /** The embedded default used without `-c` (spec §14.1): UDP 0.0.0.0:9997, API 127.0.0.1:9995, no destinations. */

@@ -50,6 +50,12 @@ export function createReloader(options: ReloaderOptions) {
       for (const e of loaded.errors) log.error(`[config] reload refused: ${e.path}: ${e.message}`);
       return { status: 422, body: { reloaded: false, errors: loaded.errors } };
     }
+    if (loaded.empty) {
+      // Usually a file caught mid-write: applying it would drop every destination, the token and the allow-list.
+      const error = { path: file, message: "the file is empty; the running config is kept" };
+      log.error(`[config] reload refused: ${error.path}: ${error.message}`);
+      return { status: 422, body: { reloaded: false, errors: [error] } };
+    }
     const current = options.current();
     const changed = diffConfig(fileSections(current), fileSections(loaded.config));
     const restartRequired = restartRequiredPaths(changed);

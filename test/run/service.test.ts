@@ -673,3 +673,15 @@ describe("shutdown during a reload (reference §9, §14.4)", () => {
     },
   );
 });
+
+describe("reload from an empty file (reference §14.4)", () => {
+  test("a file caught truncated mid-write is refused and the running config kept", async () => {
+    const r = await start({ userEvents: { excludeUser: [{ directory: "LAB", userId: "anna" }] } });
+    r.dir.write("config.yaml", "");
+    const outcome = await reload(r);
+    expect({ status: outcome.status, udp: r.service.udpAddress }).toStrictEqual({
+      status: 422,
+      udp: `127.0.0.1:${r.ports.udp}`,
+    });
+  });
+});
