@@ -3,7 +3,7 @@
  * (InfluxDB 1.x, mosquitto) on loopback, and measures ingest, end-to-end delivery, API latency under load,
  * resources and the in-process hot path. Prints Markdown tables and writes docs/bench-results.json.
  *
- *   bun scripts/bench.ts [--quick] [--runs=3] [--only=ingest,e2e,api,resources,hot]
+ *   bun scripts/bench.ts [--quick] [--runs=3] [--only=ingest,e2e,api,resources,hot,writethrough]
  *                        [--binary=dist/sense-events-linux-x64 | --source] [--build]
  *                        [--rmem-max=BYTES] [--receive-buffer=BYTES] [--attempts=2] [--steady-rate=10000]
  *                        [--json=docs/bench-results.json]
@@ -46,7 +46,7 @@ const args = new Map(
 );
 const quick = args.has("quick");
 const runs = Number(args.get("runs") ?? (quick ? 1 : 3));
-const only = new Set((args.get("only") ?? "ingest,api,resources,e2e,hot").split(","));
+const only = new Set((args.get("only") ?? "ingest,api,resources,e2e,hot,writethrough").split(","));
 const jsonPath = resolve(ROOT, args.get("json") ?? "docs/bench-results.json");
 const binary = resolve(ROOT, args.get("binary") ?? "dist/sense-events-linux-x64");
 const bun = process.execPath;
@@ -570,6 +570,40 @@ async function hotPath(): Promise<void> {
   );
 }
 
+// ---- write-through ----------------------------------------------------------------------------------
+
+/** Outbox CPU per event at 40k/s with a delivering destination vs one that is down (write-through to the spool). */
+async function writeThrough(): Promise<void> {
+  type Figures = { cpuUsPerEvent: number; msToDisk: number; spoolMiB: number };
+  const samples = await repeat(runs, async () => {
+    const child = Bun.spawn(
+      [bun, join(import.meta.dir, "bench/write-through.ts"), `--events=${quick ? 50_000 : 200_000}`],
+      { stdout: "pipe", stderr: "inherit" },
+    );
+    const out = await new Response(child.stdout).text();
+    await child.exited;
+    return JSON.parse(out) as { healthy: Figures; writeThrough: Figures };
+  });
+  const healthy = pick(samples, (s) => s.healthy.cpuUsPerEvent);
+  const through = pick(samples, (s) => s.writeThrough.cpuUsPerEvent);
+  const toDisk = pick(samples, (s) => s.writeThrough.msToDisk);
+  results.writeThrough = { healthy, writeThrough: through, msToDisk: toDisk };
+  tables.push(
+    `### Outbox at 40,000 events/s: memory tier vs write-through (in process, real sqlite spool)\n\n${markdownTable(
+      ["case", "CPU µs/event", "share of one core at 40k/s", "last item on disk after"],
+      [
+        ["destination delivering (memory)", range(healthy, 2), `${num(healthy.median * 4)} %`, "—"],
+        [
+          "destination down (write-through)",
+          range(through, 2),
+          `${num(through.median * 4)} %`,
+          `${range(toDisk, 0)} ms`,
+        ],
+      ],
+    )}`,
+  );
+}
+
 // ---- main -------------------------------------------------------------------------------------------
 
 const t0 = performance.now();
@@ -580,6 +614,7 @@ if (only.has("api")) await apiUnderLoad(sender);
 if (only.has("resources")) await startup();
 if (only.has("e2e")) await endToEnd(sender);
 if (only.has("hot")) await hotPath();
+if (only.has("writethrough")) await writeThrough();
 
 // Resources table, gathered from the sections that ran.
 const api = results.api as { rssIdleMiB: Summary; rss100kMiB: Summary } | undefined;

@@ -185,7 +185,7 @@ async function embeddedFor(target: BuildTarget): Promise<string[]> {
  * Worker scripts that src/main.ts starts with `new Worker(new URL(…, import.meta.url))`: a compiled
  * binary contains them only when they are extra entry points of the same build.
  */
-const MAIN_WORKERS = ["src/ingest/udp-worker.ts"];
+const MAIN_WORKERS = ["src/ingest/udp-worker.ts", "src/config/load-worker.ts"];
 
 /** Compiles one target and returns the output path; throws if bun fails or the output is missing or empty. */
 async function compile(

@@ -1,3 +1,4 @@
+import type { DropCounts } from "./destinations/lane-queue.ts";
 import type { EventSource } from "./events/event.ts";
 
 /** Destination states (spec §9). */
@@ -6,10 +7,13 @@ export type DestinationState = "up" | "retrying" | "blocked" | "disabled";
 /** Per-destination figures shown in /health, /api/stats and /metrics (spec §13). */
 export interface DestinationStats {
   state: DestinationState;
+  /** `spool` is what is committed on disk; `memory` includes items waiting for their spool transaction. */
   queued: { memory: number; spool: number };
+  /** Items ever queued; always `sent + dropped (all reasons) + queued`. */
+  enqueued: number;
   sent: number;
   retries: number;
-  dropped: { overflow: number; rejected: number };
+  dropped: DropCounts;
   lastError: string | null;
   lastSuccessAt: string | null;
 }
@@ -54,7 +58,8 @@ export interface StatsSnapshot {
     kernelRcvbufErrorsSinceStart: number | null;
   };
   events: { stored: number; capacity: number };
-  sessions: { active: number };
+  /** Active sessions, and sessions evicted by the `sessions.maxActive` bound since start. */
+  sessions: { active: number; evicted: number };
   appNames: {
     enabled: boolean;
     count: number;

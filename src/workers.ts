@@ -5,3 +5,6 @@
  * scripts/build.ts adds each script as an extra entry point.
  */
 export const UDP_WORKER_URL: string = new URL("./ingest/udp-worker.ts", import.meta.url).href;
+
+/** The config-load thread of a reload (src/config/load-worker.ts). */
+export const CONFIG_WORKER_URL: string = new URL("./config/load-worker.ts", import.meta.url).href;

@@ -14,7 +14,7 @@ import type { Destination } from "../../src/destinations/destination.ts";
 import { influxDestination } from "../../src/destinations/influxdb.ts";
 import { mqttDestination } from "../../src/destinations/mqtt.ts";
 import { createOutbox } from "../../src/destinations/outbox.ts";
-import { openSpool } from "../../src/destinations/spool.ts";
+import { openSpool } from "../../src/destinations/spool-file.ts";
 import type { DeliverableEvent } from "../../src/events/event.ts";
 import { silentLogger } from "../../src/log.ts";
 import { deliverable, e2Event, e5Event, e6Event } from "../../test/support/events.ts";

@@ -2,12 +2,12 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { UserEvent } from "../events/event.ts";
 import { compileMatcher, type EventRing } from "../events/ring.ts";
-import type { SessionView } from "../events/sessions.ts";
+import type { SessionTracker } from "../events/sessions.ts";
 import type { Logger } from "../log.ts";
 import type { DestinationState, StatsSnapshot } from "../stats.ts";
 import { bearerAuth } from "./auth.ts";
 import { renderMetrics } from "./metrics.ts";
-import { EventsQuerySchema, parseQuery, StreamQuerySchema } from "./query.ts";
+import { EventsQuerySchema, parseQuery, parseSessionsQuery, StreamQuerySchema } from "./query.ts";
 import { createEventStreams, type EventStreamsOptions } from "./sse.ts";
 
 /** The part of Bun's `Server` the stream route uses (Hono passes it as `c.env` under `Bun.serve`). */
@@ -27,13 +27,15 @@ export interface HealthState {
   address: string | null;
   /** True when the spool is unusable or the allow-list failed closed. */
   degraded: boolean;
+  /** Why it is degraded, one sentence each (a spool lost or unusable); shown when not empty. */
+  problems?: string[];
   destinations: Record<string, DestinationState>;
 }
 
 /** Collaborators of {@link createApi}; every getter is called per request so reloads show at once. */
 export interface ApiDeps {
   ring: EventRing;
-  sessions: { list(): SessionView[]; readonly count: number };
+  sessions: Pick<SessionTracker, "page" | "count">;
   rejected: () => { rejected: unknown[]; counts: { unknown_type: number; malformed: number } };
   stats: () => StatsSnapshot;
   health: () => HealthState;
@@ -88,6 +90,7 @@ export function createApi(deps: ApiDeps): Api {
       uptimeSeconds: Math.floor((now() - deps.startedAt) / 1000),
       udp: { listening: h.listening, address: h.address },
       destinations: h.destinations,
+      ...(h.problems && h.problems.length > 0 ? { problems: h.problems } : {}),
     };
     return c.json(body, h.listening ? 200 : 503);
   });
@@ -111,8 +114,11 @@ export function createApi(deps: ApiDeps): Api {
   });
 
   app.get("/api/sessions", (c) => {
-    const sessions = deps.sessions.list();
-    return c.json({ sessions, count: sessions.length });
+    const parsed = parseSessionsQuery(c.req.query());
+    if (!parsed.ok) throw new HTTPException(400, { message: parsed.error });
+    // A page is at most `limit` sessions and about 4 MB; `count` is every active session.
+    const { sessions, next } = deps.sessions.page(parsed.limit, parsed.next);
+    return c.json({ sessions, count: deps.sessions.count, next });
   });
   app.get("/api/rejected", (c) => c.json(deps.rejected()));
   app.get("/api/stats", (c) => c.json(deps.stats()));

@@ -58,11 +58,20 @@ export function renderMetrics(stats: StatsSnapshot): string {
     ),
     family("events_stored", "gauge", "Events held in the recent-events ring.", [[{}, stats.events.stored]]),
     family("sessions_active", "gauge", "Active user sessions.", [[{}, stats.sessions.active]]),
+    family("sessions_evicted_total", "counter", "Sessions evicted by sessions.maxActive.", [
+      [{}, stats.sessions.evicted],
+    ]),
     family(
       "destination_up",
       "gauge",
       "1 when the destination is up, else 0.",
       perDestination((s) => (s.state === "up" ? 1 : 0)),
+    ),
+    family(
+      "destination_enqueued_total",
+      "counter",
+      "Items queued, by destination (sent + dropped + queued).",
+      perDestination((s) => s.enqueued),
     ),
     family(
       "destination_sent_total",

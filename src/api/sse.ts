@@ -8,6 +8,8 @@ export interface EventStreamsOptions {
   maxStreams?: number;
   /** Frames (events and pings) the client has not taken at which it is disconnected. @default 1000 */
   maxBehind?: number;
+  /** Characters of frames the client has not taken at which it is disconnected (bounds memory per stream). @default 2097152 */
+  maxBehindChars?: number;
   /** Interval of the `: ping` comment, in ms. @default 15000 */
   pingIntervalMs?: number;
 }
@@ -31,6 +33,8 @@ interface Client {
   replayCursor: number | null;
   /** Frames the socket has not asked for yet. */
   pending: string[];
+  /** Characters in `pending`. */
+  pendingChars: number;
   /** True when the response is waiting for data: the next frame is handed over at once. */
   waiting: boolean;
 }
@@ -51,6 +55,7 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
   const { ring } = options;
   const maxStreams = options.maxStreams ?? 100;
   const maxBehind = options.maxBehind ?? 1000;
+  const maxBehindChars = options.maxBehindChars ?? 2 * 1024 * 1024;
   const pingIntervalMs = options.pingIntervalMs ?? 15_000;
   const clients = new Set<Client>();
   let pinger: ReturnType<typeof setInterval> | undefined;
@@ -59,6 +64,7 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
   function end(client: Client): void {
     clients.delete(client);
     client.pending = [];
+    client.pendingChars = 0;
     try {
       client.controller.close();
     } catch {
@@ -86,9 +92,10 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
       return;
     }
     client.pending.push(chunk);
+    client.pendingChars += chunk.length;
     // Closing drops the backlog; the client sees a clean end of stream and may reconnect with Last-Event-ID.
     // Pings count too, so a dead peer on a quiet system is dropped after maxBehind pings.
-    if (client.pending.length >= maxBehind) end(client);
+    if (client.pending.length >= maxBehind || client.pendingChars >= maxBehindChars) end(client);
   }
 
   /** Enqueues the next replay chunk with a matching event; false once the replay has caught up. */
@@ -119,6 +126,7 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
     }
     send(client, client.pending.join(""));
     client.pending = [];
+    client.pendingChars = 0;
   }
 
   function open(matcher: EventMatcher, lastEventId: number | null): Response | null {
@@ -127,7 +135,14 @@ export function createEventStreams(options: EventStreamsOptions): EventStreams {
     const stream = new ReadableStream<string>(
       {
         start(controller) {
-          client = { controller, matcher, replayCursor: lastEventId, pending: [], waiting: false };
+          client = {
+            controller,
+            matcher,
+            replayCursor: lastEventId,
+            pending: [],
+            pendingChars: 0,
+            waiting: false,
+          };
           clients.add(client);
           controller.enqueue(": connected\n\n");
         },

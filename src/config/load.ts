@@ -1,7 +1,9 @@
-import { readFile } from "node:fs/promises";
+import { constants, type Stats } from "node:fs";
+import { open } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import { type Document, isScalar, LineCounter, parseDocument, visit } from "yaml";
 import { errorCode } from "../net.ts";
+import { CONFIG_WORKER_URL } from "../workers.ts";
 import type { Config } from "./schema.ts";
 import { type ConfigIssue, validateConfig } from "./validate.ts";
 
@@ -13,10 +15,14 @@ export type LoadResult =
       ok: true;
       config: Config;
       warnings: string[];
-      file: string /** The file had no content (defaults only). */;
+      file: string;
+      /** The file had no content, so the config is the defaults (a reload refuses it). */
       empty?: boolean;
     }
   | { ok: false; errors: ConfigIssue[] };
+
+/** Largest config file read (reference §14.1): a bigger file is refused before it is parsed. */
+export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** Options for {@link parseConfigText}. */
 export interface ParseOptions {
@@ -36,8 +42,10 @@ export function parseConfigText(text: string, options: ParseOptions): LoadResult
   const { file } = options;
   const lineCounter = new LineCounter();
   // `merge: true` accepts `<<` merge keys, which Butler SOS's YAML reader (js-yaml) accepts too.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
-  const syntax = doc.errors[0];
+  // The yaml package's own duplicate-key check scans the mapping for every key (quadratic: 40k keys
+  // took 13.7 s), so it is off and duplicateKey() does the same check with a Set.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: false });
+  const syntax = doc.errors[0] ?? duplicateKey(doc);
   if (syntax) {
     const { line, col } = lineCounter.linePos(syntax.pos[0]);
     const message =
@@ -51,22 +59,86 @@ export function parseConfigText(text: string, options: ParseOptions): LoadResult
     return { ok: false, errors: [{ path: file, message: (error as Error).message }] };
   }
   const result = validateConfig(raw, { baseDir: options.baseDir ?? dirname(resolve(file)), file });
-  if (!result.ok) return result;
-  return text.replace(/^\uFEFF/, "").trim() === "" ? { ...result, file, empty: true } : { ...result, file };
+  return result.ok ? { ...result, file } : result;
+}
+
+/** The first repeated key of any mapping, as a syntax error at the repeated key (linear time). */
+function duplicateKey(doc: Document): { code: string; pos: [number, number]; message: string } | undefined {
+  let found: { code: string; pos: [number, number]; message: string } | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const { key } of map.items) {
+        // Like the yaml package, only scalar keys compare by value (other keys by identity: never equal).
+        if (!isScalar(key)) continue;
+        if (seen.has(key.value)) {
+          const start = key.range?.[0] ?? 0;
+          found = { code: "DUPLICATE_KEY", pos: [start, start + 1], message: "Map keys must be unique" };
+          return visit.BREAK;
+        }
+        seen.add(key.value);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/**
+ * Reads at most {@link MAX_CONFIG_BYTES} of a regular file. The file is opened non-blocking and
+ * checked before reading, so a FIFO cannot hang the read and `/dev/zero` cannot grow it.
+ */
+async function readConfigText(file: string): Promise<{ text: string } | { error: string }> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    return {
+      error: `cannot read file (${errorCode(error)})`,
+    };
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) return { error: `cannot read file: not a regular file (${fileKind(stat)})` };
+    if (stat.size > MAX_CONFIG_BYTES) return { error: tooLarge(stat.size) };
+    // The size can change between stat and read: read one byte more than allowed to notice.
+    const buffer = Buffer.allocUnsafe(MAX_CONFIG_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > MAX_CONFIG_BYTES) return { error: tooLarge(length) };
+    return { text: buffer.toString("utf8", 0, length) };
+  } catch (error) {
+    return {
+      error: `cannot read file (${errorCode(error)})`,
+    };
+  } finally {
+    await handle.close();
+  }
+}
+
+const tooLarge = (bytes: number): string =>
+  `file too large: ${bytes > MAX_CONFIG_BYTES + 1 ? bytes : "over"} bytes, the limit is ${MAX_CONFIG_BYTES} (4 MiB)`;
+
+/** What a non-regular file is, for the error message. */
+function fileKind(stat: Stats): string {
+  if (stat.isDirectory()) return "a directory";
+  if (stat.isFIFO()) return "a FIFO";
+  if (stat.isCharacterDevice()) return "a character device";
+  if (stat.isBlockDevice()) return "a block device";
+  if (stat.isSocket()) return "a socket";
+  return "not a file";
 }
 
 /** Reads, parses and validates a config file (spec §14.1); relative paths resolve against its directory. */
 export async function loadConfigFile(path: string): Promise<LoadResult> {
   const file = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    return {
-      ok: false,
-      errors: [{ path, message: `cannot read file (${errorCode(error)})` }],
-    };
-  }
+  const read = await readConfigText(file);
+  if ("error" in read) return { ok: false, errors: [{ path, message: read.error }] };
+  const text = read.text;
   const result = parseConfigText(text.replace(/^\uFEFF/, ""), { file: path, baseDir: dirname(file) });
   if (!result.ok) return result;
   return text.replace(/^\uFEFF/, "").trim() === "" ? { ...result, file, empty: true } : { ...result, file };
@@ -80,4 +152,22 @@ export function defaultConfig(): Config {
       `[config] embedded default is invalid: ${result.errors.map(formatConfigIssue).join("; ")}`,
     );
   return result.config;
+}
+
+/**
+ * {@link loadConfigFile} on a Worker thread: a 4 MB file takes seconds to parse, and a reload must
+ * not stall the API meanwhile (reference §14.4). `workerUrl` is for tests.
+ */
+export function loadConfigFileOffThread(path: string, workerUrl = CONFIG_WORKER_URL): Promise<LoadResult> {
+  return new Promise((resolvePromise) => {
+    const worker = new Worker(workerUrl);
+    const done = (result: LoadResult) => {
+      worker.terminate();
+      resolvePromise(result);
+    };
+    worker.onmessage = (event: MessageEvent<LoadResult>) => done(event.data);
+    worker.onerror = (event) =>
+      done({ ok: false, errors: [{ path, message: `cannot load: ${event.message}` }] });
+    worker.postMessage({ path });
+  });
 }

@@ -12,8 +12,16 @@ export const SenseEventsSchema = section({
     host: v.optional(host(), "127.0.0.1"),
     /** Listen port. @default 9995 */
     port: v.optional(port(), 9995),
-    /** Bearer token for `/api/*` and `/metrics`. @default none */
-    token: v.optional(scalar()),
+    /** Bearer token for `/api/*` and `/metrics`; surrounding whitespace is an error (presented tokens are trimmed). @default none */
+    token: v.optional(
+      v.pipe(
+        scalar(),
+        v.check(
+          (s) => s.trim() === s,
+          "must not start or end with whitespace (a presented token is trimmed)",
+        ),
+      ),
+    ),
   }),
   /** Recent-events ring. */
   events: section({
@@ -24,6 +32,8 @@ export const SenseEventsSchema = section({
   sessions: section({
     /** Minutes without events before a session with no connections expires. @default 30 */
     idleTimeoutMinutes: v.optional(int(1), 30),
+    /** Most active sessions kept; past it the least recently active is evicted and counted. @default 100000 */
+    maxActive: v.optional(int(1, 10_000_000), 100_000),
   }),
   /** UDP socket. */
   udp: section({

@@ -6,14 +6,16 @@ import type { DeliverableEvent } from "../events/event.ts";
  * - `retry`: network error, timeout, 5xx, 408, 429; keep and back off (honour `retryAfterMs`).
  * - `blocked`: 401/403/404 or MQTT auth refusal; keep and back off, state `blocked`.
  * - `too_large`: 413; the outbox splits the batch in half (a single item becomes `rejected`).
- * - `rejected`: other 4xx; the batch is dropped and counted as `rejected`.
+ * - `rejected`: other 4xx; the batch is dropped and counted as `rejected` (or `cardinality`).
+ * - `partial`: delivered except `dropped` items the server reports refusing (InfluxDB "partial write").
  */
 export type SendResult =
   | { kind: "ok" }
   | { kind: "retry"; error: string; retryAfterMs?: number }
   | { kind: "blocked"; error: string; retryAfterMs?: number }
   | { kind: "too_large"; error: string }
-  | { kind: "rejected"; error: string };
+  | { kind: "rejected"; error: string; reason?: "rejected" | "cardinality" }
+  | { kind: "partial"; error: string; dropped: number; reason: "rejected" | "cardinality" };
 
 /**
  * One destination (InfluxDB, MQTT, one New Relic account). Destinations only serialise and send;

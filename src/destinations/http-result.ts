@@ -8,7 +8,7 @@ export const ERROR_BODY_CHARS = 512;
 export type HttpErrorText = (status: number, body: string) => string;
 
 /** Maps an HTTP status to its spec §9 result class. */
-function httpResultKind(status: number): SendResult["kind"] {
+function httpResultKind(status: number): Exclude<SendResult["kind"], "partial"> {
   if (status >= 200 && status < 300) return "ok";
   if (status === 401 || status === 403 || status === 404) return "blocked";
   if (status === 413) return "too_large";

@@ -2,6 +2,7 @@ import type { DeliverableEvent } from "../events/event.ts";
 import type { Logger } from "../log.ts";
 import type { Destination, SendResult } from "./destination.ts";
 import { classifyHttp, ERROR_BODY_CHARS, networkRetry } from "./http-result.ts";
+import { partialWrite } from "./influx-partial.ts";
 import { createUserEventSerializer, type InfluxVersion, type StaticTag } from "./line-protocol.ts";
 
 /** Options for {@link influxDestination}, taken from `influxdbConfig` and `sense-events.influxdb` (spec §10.1). */
@@ -284,7 +285,7 @@ export function influxDestination(options: InfluxDestinationOptions): Destinatio
         res,
         (status, text) => `${WRITE_FAILED}${status}${text ? ` ${text}` : ""}`,
       );
-      return { result, status: res.status };
+      return { result: partialWrite(result, lines.length), status: res.status };
     } catch (error) {
       return { result: networkRetry(error, WRITE_FAILED, target.timeoutMs), status: null };
     }

@@ -1,49 +1,10 @@
 import { Database, type Statement } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import type { Logger } from "../log.ts";
+import { statSync } from "node:fs";
+import { isDiskFull, SpoolCorruptError, type SpoolFaults } from "./spool-errors.ts";
+import { DeliveredMarks } from "./spool-marks.ts";
+import type { Spool, SpoolRemoval, SpoolRow } from "./spool-types.ts";
 
-/** One spooled item as read back for delivery. */
-export interface SpoolRow {
-  seq: number;
-  payload: string;
-}
-
-/** Items and payload bytes removed from the spool for one destination. */
-export interface SpoolRemoval {
-  destination: string;
-  items: number;
-  bytes: number;
-}
-
-/**
- * The durable part of the outbox (spec §9): one sqlite table shared by every destination, ordered
- * by `seq`. Counts and byte totals are cached in memory, so the read-only methods are O(1).
- * Every method may throw a sqlite error (disk full, file removed); the outbox turns that into
- * memory-only operation.
- */
-export interface Spool {
-  /** Appends items for `destination` after everything already spooled, in one transaction; `sizes` are their UTF-8 bytes when known. */
-  append(destination: string, payloads: string[], sizes?: number[]): void;
-  /** Inserts items before everything already spooled (memory items spilled at shutdown), keeping their order. */
-  prepend(destination: string, payloads: string[]): void;
-  /** The first `n` items of `destination`, in enqueue order. */
-  peek(destination: string, n: number): SpoolRow[];
-  /** Removes the items of `destination` with `seq <= uptoSeq` (after delivery). */
-  remove(destination: string, uptoSeq: number): SpoolRemoval;
-  /** Items spooled for `destination`. */
-  count(destination: string): number;
-  /** Destinations that have spooled items. */
-  destinations(): string[];
-  /** Payload bytes spooled over all destinations. */
-  totalBytes(): number;
-  /** Removes the globally oldest item; null when the spool is empty. */
-  evictOldest(): { destination: string; bytes: number } | null;
-  /** Removes the globally oldest items until at least `bytes` payload bytes are freed, in one transaction. */
-  evict(bytes: number): SpoolRemoval[];
-  /** Closes the database. */
-  close(): void;
-}
+export type { Spool, SpoolRemoval, SpoolRow } from "./spool-types.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS outbox (
@@ -63,7 +24,11 @@ type OldestRow = { seq: number; destination: string; bytes: number };
 
 /** The bun:sqlite implementation of {@link Spool}. */
 class SqliteSpool implements Spool {
+  readonly #path: string;
+  readonly #faults: SpoolFaults;
+  readonly #statements: Statement[] = [];
   readonly #db: Database;
+  readonly #marks: DeliveredMarks;
   readonly #totals = new Map<string, Totals>();
   #bytes = 0;
   readonly #insert: Statement;
@@ -76,39 +41,49 @@ class SqliteSpool implements Spool {
   readonly #oldest: Statement<OldestRow>;
   readonly #deleteThrough: Statement;
 
-  /** Opens (or creates) the database at `path`; throws when it is unusable. */
-  constructor(path: string) {
+  /** Opens (or creates) the database at `path`, checks it and applies delivered marks; throws when it is unusable. */
+  constructor(path: string, faults: SpoolFaults = {}) {
+    this.#path = path;
+    this.#faults = faults;
     this.#db = new Database(path, { create: true, strict: true });
+    let marks: DeliveredMarks | undefined;
     try {
       this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 1000;");
+      const check = once<{ quick_check: string }>(this.#db, "PRAGMA quick_check(1)")[0];
+      if (check?.quick_check !== "ok") throw new SpoolCorruptError(`quick_check: ${check?.quick_check}`);
       this.#db.exec(SCHEMA);
-      const rows = this.#db
-        .query<{ destination: string; items: number; bytes: number }, []>(
-          "SELECT destination, COUNT(*) AS items, COALESCE(SUM(bytes), 0) AS bytes FROM outbox GROUP BY destination",
-        )
-        .all();
+      this.#deleteUpto = this.#prepare("DELETE FROM outbox WHERE destination = ? AND seq <= ?");
+      marks = new DeliveredMarks(`${path}-delivered`);
+      this.#marks = marks;
+      this.#applyMarks();
+      // The header on disk then holds the page count the integrity watch compares the file size with.
+      this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      const rows = once<{ destination: string; items: number; bytes: number }>(
+        this.#db,
+        "SELECT destination, COUNT(*) AS items, COALESCE(SUM(bytes), 0) AS bytes FROM outbox GROUP BY destination",
+      );
       for (const row of rows) {
         this.#totals.set(row.destination, { items: row.items, bytes: row.bytes });
         this.#bytes += row.bytes;
       }
-      this.#insert = this.#db.prepare("INSERT INTO outbox (destination, payload, bytes) VALUES (?, ?, ?)");
-      this.#insertMany = this.#db.prepare(
+      this.#insert = this.#prepare("INSERT INTO outbox (destination, payload, bytes) VALUES (?, ?, ?)");
+      this.#insertMany = this.#prepare(
         `INSERT INTO outbox (destination, payload, bytes) VALUES ${Array(INSERT_ROWS).fill("(?, ?, ?)").join(", ")}`,
       );
-      this.#insertAt = this.#db.prepare(
+      this.#insertAt = this.#prepare(
         "INSERT INTO outbox (seq, destination, payload, bytes) VALUES (?, ?, ?, ?)",
       );
-      this.#minSeq = this.#db.prepare("SELECT MIN(seq) AS seq FROM outbox");
-      this.#peek = this.#db.prepare(
-        "SELECT seq, payload FROM outbox WHERE destination = ? ORDER BY seq LIMIT ?",
+      this.#minSeq = this.#prepare("SELECT MIN(seq) AS seq FROM outbox");
+      this.#peek = this.#prepare(
+        "SELECT seq, payload FROM outbox WHERE destination = ? AND seq > ? ORDER BY seq LIMIT ?",
       );
-      this.#sumUpto = this.#db.prepare(
+      this.#sumUpto = this.#prepare(
         "SELECT COUNT(*) AS items, COALESCE(SUM(bytes), 0) AS bytes FROM outbox WHERE destination = ? AND seq <= ?",
       );
-      this.#deleteUpto = this.#db.prepare("DELETE FROM outbox WHERE destination = ? AND seq <= ?");
-      this.#oldest = this.#db.prepare("SELECT seq, destination, bytes FROM outbox ORDER BY seq LIMIT ?");
-      this.#deleteThrough = this.#db.prepare("DELETE FROM outbox WHERE seq <= ?");
+      this.#oldest = this.#prepare("SELECT seq, destination, bytes FROM outbox ORDER BY seq LIMIT ?");
+      this.#deleteThrough = this.#prepare("DELETE FROM outbox WHERE seq <= ?");
     } catch (error) {
+      marks?.close();
       this.#db.close();
       throw error;
     }
@@ -117,6 +92,8 @@ class SqliteSpool implements Spool {
   append(destination: string, payloads: string[], sizes?: number[]): void {
     const n = payloads.length;
     if (n === 0) return;
+    this.#faults.beforeWrite?.("append");
+    this.#applyMarks();
     const sizeOf = (i: number): number => sizes?.[i] ?? Buffer.byteLength(payloads[i] as string);
     let bytes = 0;
     this.#db.transaction(() => {
@@ -142,15 +119,18 @@ class SqliteSpool implements Spool {
     this.#add(destination, n, bytes);
   }
 
-  prepend(destination: string, payloads: string[]): void {
+  prepend(destination: string, payloads: string[], sizes?: number[]): void {
     if (payloads.length === 0) return;
+    this.#faults.beforeWrite?.("prepend");
+    // Marked rows must be gone first: a seq below them would be taken for delivered.
+    this.#applyMarks();
     let bytes = 0;
     this.#db.transaction(() => {
       // Seqs below the current minimum sort before every spooled item; sqlite accepts negative keys.
       const first = (this.#minSeq.get()?.seq ?? 1) - payloads.length;
       for (let i = 0; i < payloads.length; i++) {
         const payload = payloads[i] as string;
-        const size = Buffer.byteLength(payload);
+        const size = sizes?.[i] ?? Buffer.byteLength(payload);
         this.#insertAt.run(first + i, destination, payload, size);
         bytes += size;
       }
@@ -160,15 +140,25 @@ class SqliteSpool implements Spool {
 
   peek(destination: string, n: number): SpoolRow[] {
     if (n <= 0 || !this.#totals.has(destination)) return [];
-    return this.#peek.all(destination, n);
+    return this.#peek.all(destination, this.#marks.get(destination) ?? Number.MIN_SAFE_INTEGER, n);
   }
 
   remove(destination: string, uptoSeq: number): SpoolRemoval {
-    const removed = this.#db.transaction(() => {
-      const sum = this.#sumUpto.get(destination, uptoSeq) ?? { items: 0, bytes: 0 };
-      if (sum.items > 0) this.#deleteUpto.run(destination, uptoSeq);
-      return sum;
-    })();
+    const mark = this.#marks.get(destination) ?? Number.MIN_SAFE_INTEGER;
+    const upto = this.#sumUpto.get(destination, uptoSeq) ?? { items: 0, bytes: 0 };
+    const before = this.#sumUpto.get(destination, mark) ?? { items: 0, bytes: 0 };
+    const removed = { items: upto.items - before.items, bytes: upto.bytes - before.bytes };
+    if (removed.items > 0) {
+      try {
+        this.#faults.beforeWrite?.("remove");
+        this.#deleteUpto.run(destination, uptoSeq);
+        if (this.#marks.size > 0) this.#applyMarks();
+      } catch (error) {
+        if (!isDiskFull(error)) throw error;
+        // A delete needs free space for its journal; the mark needs none, and hides the rows until then.
+        this.#marks.set(destination, uptoSeq);
+      }
+    }
     this.#add(destination, -removed.items, -removed.bytes);
     return { destination, items: removed.items, bytes: removed.bytes };
   }
@@ -185,26 +175,14 @@ class SqliteSpool implements Spool {
     return this.#bytes;
   }
 
-  evictOldest(): { destination: string; bytes: number } | null {
-    const [removal] = this.#evict(1, 1);
-    return removal ? { destination: removal.destination, bytes: removal.bytes } : null;
-  }
-
   evict(bytes: number): SpoolRemoval[] {
-    return this.#evict(bytes, 512);
-  }
-
-  close(): void {
-    this.#db.close();
-  }
-
-  /** Evicts in chunks of `chunk` oldest rows until `bytes` are freed or the table is empty. */
-  #evict(bytes: number, chunk: number): SpoolRemoval[] {
+    this.#faults.beforeWrite?.("evict");
+    this.#applyMarks();
     const byDestination = new Map<string, SpoolRemoval>();
     this.#db.transaction(() => {
       let freed = 0;
       while (freed < bytes) {
-        const rows = this.#oldest.all(chunk);
+        const rows = this.#oldest.all(512);
         if (rows.length === 0) break;
         let last = 0;
         for (const row of rows) {
@@ -228,6 +206,47 @@ class SqliteSpool implements Spool {
     return [...byDestination.values()];
   }
 
+  compact(): void {
+    if (this.#bytes > 0 || this.#totals.size > 0) return;
+    this.#db.exec("VACUUM");
+    this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+
+  fileBytes(): number {
+    let bytes = 0;
+    for (const file of [this.#path, `${this.#path}-wal`]) {
+      try {
+        bytes += statSync(file).size;
+      } catch {
+        // No WAL yet.
+      }
+    }
+    return bytes;
+  }
+
+  close(): void {
+    // Unfinalized statements would keep the file open after close (sqlite3_close_v2), e.g. on a tmpfs to unmount.
+    for (const statement of this.#statements) statement.finalize();
+    this.#db.close();
+    this.#marks.close();
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: each statement's row type is given by the field it is assigned to.
+  #prepare(sql: string): Statement<any> {
+    const statement = this.#db.prepare(sql);
+    this.#statements.push(statement);
+    return statement;
+  }
+
+  /** Deletes rows hidden by delivered marks and clears the marks; throws when the disk is still full. */
+  #applyMarks(): void {
+    if (this.#marks.size === 0) return;
+    this.#db.transaction(() => {
+      for (const [destination, seq] of this.#marks.entries()) this.#deleteUpto.run(destination, seq);
+    })();
+    this.#marks.clear();
+  }
+
   #add(destination: string, items: number, bytes: number): void {
     const totals = this.#totals.get(destination) ?? { items: 0, bytes: 0 };
     totals.items += items;
@@ -238,18 +257,17 @@ class SqliteSpool implements Spool {
   }
 }
 
-/**
- * Opens the spool file at `path` (WAL, `synchronous=NORMAL`). A file that cannot be opened or is
- * not a sqlite database is logged at error and gives null: the outbox then runs memory-only and
- * reports itself degraded (spec §9 "Bad spool").
- */
-export function openSpool(path: string, log: Logger): Spool | null {
+/** Runs a query once and finalizes it (a cached `db.query` would keep the file open after close). */
+function once<T>(db: Database, sql: string): T[] {
+  const statement = db.prepare<T, []>(sql);
   try {
-    // A spool folder that does not exist yet is created (issue 10), on every OS.
-    mkdirSync(dirname(path), { recursive: true });
-    return new SqliteSpool(path);
-  } catch (error) {
-    log.error(`[outbox] cannot use spool file ${path}, running memory-only: ${(error as Error).message}`);
-    return null;
+    return statement.all();
+  } finally {
+    statement.finalize();
   }
+}
+
+/** Opens (or creates) the spool database at `path` and checks it (`quick_check`); throws when unusable. */
+export function createSqliteSpool(path: string, faults?: SpoolFaults): Spool {
+  return new SqliteSpool(path, faults);
 }

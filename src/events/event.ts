@@ -58,3 +58,34 @@ export const UNKNOWN_APP_NAME = "<unknown app name>";
 export function destinationAppName(event: UserEvent): string {
   return event.appName || UNKNOWN_APP_NAME;
 }
+
+/** Upper estimate of a JSON key set plus numbers, dates and quotes of one event (everything but its strings). */
+const EVENT_JSON_OVERHEAD = 400;
+
+/**
+ * An upper estimate of the JSON size of an event in bytes: fields hold no control characters
+ * (reference §3.1), so escaping at most doubles a string, and a UTF-16 unit is at most 3 UTF-8 bytes.
+ */
+export function eventJsonBytes(event: UserEvent): number {
+  let units =
+    event.host.length +
+    event.action.length +
+    event.userDirectory.length +
+    event.userId.length +
+    event.origin.length +
+    event.context.length +
+    (event.appId?.length ?? 0) +
+    (event.appName?.length ?? 0) +
+    event.message.length +
+    event.remoteAddress.length;
+  const ua = event.userAgent;
+  if (ua !== null) {
+    units +=
+      ua.raw.length +
+      (ua.browserName?.length ?? 0) +
+      (ua.browserMajorVersion?.length ?? 0) +
+      (ua.osName?.length ?? 0) +
+      (ua.osVersion?.length ?? 0);
+  }
+  return EVENT_JSON_OVERHEAD + 3 * units;
+}

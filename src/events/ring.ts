@@ -1,4 +1,7 @@
-import type { UserEvent } from "./event.ts";
+import { eventJsonBytes, type UserEvent } from "./event.ts";
+
+/** Largest estimated JSON of one `/api/events` page; a page stops early (with `next`) past it. */
+export const MAX_PAGE_BYTES = 16 * 1024 * 1024;
 
 /** Filters of `GET /api/events` (spec §13); string filters ignore case, absent means "any". */
 export interface EventQuery {
@@ -194,14 +197,17 @@ export class EventRing {
     const limit = filter.limit ?? 100;
     const matcher = compileMatcher(filter);
     const events: UserEvent[] = [];
+    let bytes = 0;
     let i = filter.before === undefined ? 0 : this.#countNewer(filter.before - 1);
     for (; i < this.#size; i++) {
       const index = this.#index(i);
       const event = this.#slots[index] as UserEvent;
       if (!matchesAt(event, this.#ms[index] as number, matcher)) continue;
-      if (events.length === limit) {
+      const size = eventJsonBytes(event);
+      if (events.length === limit || (events.length > 0 && bytes + size > MAX_PAGE_BYTES)) {
         return { events, next: (events[events.length - 1] as UserEvent).id };
       }
+      bytes += size;
       events.push(event);
     }
     return { events, next: null };

@@ -1,3 +1,5 @@
+import { detach } from "./parse.ts";
+
 const PREFIX = "/app/";
 const GUID_LENGTH = 36;
 
@@ -38,7 +40,9 @@ export function extractAppId(context: string): string | null {
     (SLOTS - 1);
   const shared = seen[slot] as string;
   if (shared !== "" && context.startsWith(shared, start)) return shared;
-  const appId = context.slice(start, end).toLowerCase();
+  // A copy: a slice (and toLowerCase of an already lower-case slice) would keep the whole context alive
+  // in every session that lists the app (see detach in parse.ts).
+  const appId = detach(context.slice(start, end).toLowerCase());
   // Only an id already lower-case in the context can be found in place again.
   if (context.startsWith(appId, start)) seen[slot] = appId;
   return appId;

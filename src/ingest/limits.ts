@@ -72,7 +72,8 @@ export interface TooLargeWarner {
 /** Creates the `too_large` warner: at most one warning, with a count, per 60 s. */
 export function createTooLargeWarner(options: {
   maxMessageSize: number;
-  log: Logger;
+  /** Where warnings go; a capped log (src/log-cap.ts) also gets each datagram's source noted. */
+  log: Logger & { note?(source?: string): void };
   now?: () => number;
 }): TooLargeWarner {
   const { maxMessageSize, log } = options;
@@ -81,6 +82,7 @@ export function createTooLargeWarner(options: {
     `${n} more datagram${n === 1 ? "" : "s"} over maxMessageSize dropped in the last 60 s`;
   return {
     record(bytes: number, address: string): void {
+      log.note?.(address);
       const hit = window.hit();
       if (!hit.log) return;
       const before = hit.suppressedBefore > 0 ? `; ${more(hit.suppressedBefore)}` : "";

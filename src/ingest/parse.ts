@@ -53,6 +53,21 @@ export function canonicalAction(command: string): string {
   return CANONICAL.get(trimmed.toLowerCase()) ?? trimmed;
 }
 
+/**
+ * A copy of `s` that does not share the buffer of the string it was sliced from. In JSC a slice keeps
+ * its whole parent alive (a 40-character host held a 64 KB datagram), and concatenation or flattening
+ * a rope does not help; padStart builds a new string (measured in docs/benchmarks.md, "RSS after a flood").
+ */
+export function detach(s: string): string {
+  return s.length < 2 ? s : s.padStart(s.length + 1, " ").slice(1);
+}
+
+/**
+ * Datagrams longer than this have their fields copied out ({@link detach}); a shorter one is mostly its
+ * fields anyway, so sharing costs at most this many units per stored event and saves the copies.
+ */
+export const DETACH_ABOVE = 1024;
+
 /** Cuts `s` to at most `cap` UTF-16 units without splitting a surrogate pair. */
 export function capUtf16(s: string, cap: number): string {
   if (s.length <= cap) return s;
@@ -84,7 +99,8 @@ function cleanField(text: string, start: number, end: number, cap: number): stri
   let i = start;
   while (i < scanEnd && !isControl(text.charCodeAt(i))) i++;
   if (i === scanEnd) {
-    if (scanEnd === end) {
+    // A field of exactly cap + 1 units ends at scanEnd too: it still needs the cap (found by fuzzing).
+    if (scanEnd === end && end - start <= cap) {
       const s = text.slice(start, end);
       return s === "(null)" ? "" : s;
     }
@@ -213,10 +229,8 @@ export function parseDatagram(bytes: Uint8Array): ParseResult {
     if (b === null) return { ok: false, reason: "malformed", detail: "no action in message", text };
     const userDirectory = capUtf16(b.userDirectory, SHORT_CAP);
     const userId = capUtf16(b.userId, SHORT_CAP);
-    return {
-      ok: true,
-      datagram: { source, host, action: b.action, userDirectory, userId, origin, context, message },
-    };
+    const datagram = { source, host, action: b.action, userDirectory, userId, origin, context, message };
+    return { ok: true, datagram: text.length > DETACH_ABOVE ? detachFields(datagram) : datagram };
   }
   const action = exactAction(text, count, 2) ?? canonicalAction(field(text, count, 2, SHORT_CAP));
   const userDirectory = sharedField(text, count, 3, SHORT_CAP, dirTable);
@@ -224,5 +238,35 @@ export function parseDatagram(bytes: Uint8Array): ParseResult {
   const origin = sharedField(text, count, 5, ORIGIN_CAP, originTable);
   const context = field(text, count, 6, CONTEXT_CAP);
   const message = field(text, count, 7, MESSAGE_CAP);
-  return { ok: true, datagram: { source, host, action, userDirectory, userId, origin, context, message } };
+  const datagram = { source, host, action, userDirectory, userId, origin, context, message };
+  return { ok: true, datagram: text.length > DETACH_ABOVE ? detachFields(datagram) : datagram };
+}
+
+/** Copies every field out of a long datagram, so stored events keep only what they show. */
+function detachFields(d: Datagram): Datagram {
+  const host = detach(d.host);
+  const userDirectory = detach(d.userDirectory);
+  const userId = detach(d.userId);
+  const origin = detach(d.origin);
+  // The shared-value tables must hold the copies too, or they would keep the datagram alive.
+  remember(hostTable, d.host, host);
+  remember(dirTable, d.userDirectory, userDirectory);
+  remember(uidTable, d.userId, userId);
+  remember(originTable, d.origin, origin);
+  return {
+    source: d.source,
+    host,
+    action: detach(d.action),
+    userDirectory,
+    userId,
+    origin,
+    context: detach(d.context),
+    message: detach(d.message),
+  };
+}
+
+/** Replaces `slice` in a shared-value table by its copy. */
+function remember(table: string[], slice: string, copy: string): void {
+  const i = table.indexOf(slice);
+  if (i !== -1 && table[i] === slice) table[i] = copy;
 }

@@ -1,6 +1,6 @@
 import type { Logger } from "../log.ts";
 import { LogWindow } from "../throttle.ts";
-import { capUtf16, type RejectReason } from "./parse.ts";
+import { capUtf16, detach, type RejectReason } from "./parse.ts";
 import { displayAddress } from "./process.ts";
 
 /** One rejected datagram as `/api/rejected` shows it (spec §3.6). */
@@ -30,7 +30,8 @@ export interface Rejection {
 
 /** Options for {@link RejectedLog}. */
 export interface RejectedLogOptions {
-  log: Logger;
+  /** Where warnings go; a capped log (src/log-cap.ts) also gets each rejection's source noted. */
+  log: Logger & { note?(source?: string): void };
   /** Clock in epoch ms. @default Date.now */
   now?: () => number;
   /** Entries kept. @default 100 */
@@ -46,7 +47,7 @@ export class RejectedLog {
   /** Rejections per reason since start. */
   readonly counts: Record<RejectReason, number> = { unknown_type: 0, malformed: 0 };
   readonly #entries: (RejectedEntry | undefined)[];
-  readonly #log: Logger;
+  readonly #log: RejectedLogOptions["log"];
   readonly #windows: Record<RejectReason, LogWindow>;
   #next = 0;
 
@@ -68,15 +69,16 @@ export class RejectedLog {
     const entry: RejectedEntry = {
       receivedAt: rejection.receivedAt,
       reason,
-      detail: rejection.detail,
+      detail: detach(rejection.detail),
       remoteAddress: displayAddress(rejection.remoteAddress),
       remotePort: rejection.remotePort,
       bytes: rejection.bytes,
-      preview: capUtf16(rejection.text, PREVIEW_CAP),
+      preview: detach(capUtf16(rejection.text, PREVIEW_CAP)),
     };
     this.counts[reason]++;
     this.#entries[this.#next] = entry;
     this.#next = (this.#next + 1) % this.#entries.length;
+    this.#log.note?.(entry.remoteAddress);
     const hit = this.#windows[reason].hit();
     if (hit.log) {
       this.#logSuppressed(reason, hit.suppressedBefore);

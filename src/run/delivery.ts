@@ -1,7 +1,7 @@
 import type { Config } from "../config/schema.ts";
 import type { Destination } from "../destinations/destination.ts";
 import { createOutbox } from "../destinations/outbox.ts";
-import { openSpool } from "../destinations/spool.ts";
+import { openSpool } from "../destinations/spool-file.ts";
 import type { Logger } from "../log.ts";
 import type { DestinationStats } from "../stats.ts";
 import { buildDestination, type DestinationPlan, planDestinations, samePlan } from "./destinations.ts";
@@ -15,8 +15,10 @@ export interface DeliveryPart extends Part<Record<string, DestinationStats>> {
   readonly targets: readonly Destination[];
   /** The InfluxDB lane name, or null when InfluxDB is off. */
   readonly influx: string | null;
-  /** True when the spool is configured but unusable (memory-only operation). */
+  /** True when the spool is configured but unusable (memory-only operation) or lost items. */
   readonly degraded: boolean;
+  /** Why delivery is degraded, one sentence each (for /health). */
+  problems(): string[];
 }
 
 /** How long a destination replaced by a reload may finish its request before it is closed. */
@@ -91,6 +93,7 @@ export function createDeliveryPart(config: Config, log: Logger): DeliveryPart {
     get degraded() {
       return outbox.degraded;
     },
+    problems: () => outbox.problems(),
     async apply(next) {
       return { rebuilt: install(next) };
     },

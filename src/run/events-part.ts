@@ -8,7 +8,7 @@ import type { Part } from "./part.ts";
 /** Figures of the events part for `/api/stats`. */
 export interface EventsStats {
   events: { stored: number; capacity: number };
-  sessions: { active: number };
+  sessions: { active: number; evicted: number };
 }
 
 /** The recent-events ring and active sessions, fed by ingest and read by the API (and other listeners). */
@@ -28,7 +28,10 @@ const EXPIRE_EVERY_MS = 10_000;
 export function createEventsPart(config: Config): EventsPart {
   const se = config["sense-events"];
   const ring = new EventRing(se.events.capacity);
-  const sessions = createSessionTracker({ idleTimeoutMinutes: se.sessions.idleTimeoutMinutes });
+  const sessions = createSessionTracker({
+    idleTimeoutMinutes: se.sessions.idleTimeoutMinutes,
+    maxActive: se.sessions.maxActive,
+  });
   const listeners = new Set<(event: UserEvent) => void>();
   const expiry = every(EXPIRE_EVERY_MS, () => sessions.expire());
   return {
@@ -49,11 +52,12 @@ export function createEventsPart(config: Config): EventsPart {
       // Both are cheap in-place changes: the ring keeps its newest events, sessions keep their state.
       ring.resize(n.events.capacity);
       sessions.setIdleTimeout(n.sessions.idleTimeoutMinutes);
+      sessions.setMaxActive(n.sessions.maxActive);
       return { rebuilt: [] };
     },
     stats: () => ({
       events: { stored: ring.size, capacity: ring.capacity },
-      sessions: { active: sessions.count },
+      sessions: { active: sessions.count, evicted: sessions.evicted },
     }),
     async close() {
       clearInterval(expiry);

@@ -8,6 +8,7 @@ import {
   type TooLargeWarner,
 } from "../ingest/limits.ts";
 import type { Logger } from "../log.ts";
+import { createLogCap, type LogCap } from "../log-cap.ts";
 
 /** The datagram filters of one config: allow-list, size and rate limits, excludeUser. */
 export interface IngestSettings {
@@ -20,6 +21,8 @@ export interface IngestSettings {
   /** True when source validation is on but no entry is usable (reference §8.3: fails closed). */
   allowListFailedClosed: boolean;
   allowListSummary: string | null;
+  /** The process-wide cap on repeated warnings, carried over by every reload. */
+  logCap: LogCap;
 }
 
 /**
@@ -34,13 +37,22 @@ export async function buildIngestSettings(
 ): Promise<IngestSettings> {
   const ue = config["Butler-SOS"].userEvents;
   const udp = ue.udpServerConfig;
+  const logCap = previous?.settings.logCap ?? createLogCap({ log });
   let allows: ((ip: string) => boolean) | null = null;
   let allowListFailedClosed = false;
   let allowListSummary: string | null = null;
   if (udp.enableSourceValidation) {
     const list = await createAllowList(udp.allowedSources, { log });
-    const gate = createSourceGate(list, log);
-    allows = (ip) => gate.admit(ip);
+    const gateLog = logCap.for(
+      "source_not_allowed",
+      (n, sources) => `[udp] dropped ${n} datagrams from ${sources} sources not in allowedSources`,
+    );
+    const gate = createSourceGate(list, gateLog);
+    allows = (ip) => {
+      if (gate.admit(ip)) return true;
+      gateLog.note(ip);
+      return false;
+    };
     allowListFailedClosed = list.failedClosed;
     allowListSummary = list.summary;
   }
@@ -53,12 +65,21 @@ export async function buildIngestSettings(
     sameLimit && previous !== undefined
       ? previous.settings.rateLimiter
       : udp.rateLimit.enable
-        ? createRateLimiter({ maxPerMinute: udp.rateLimit.maxMessagesPerMinute, log })
+        ? createRateLimiter({
+            maxPerMinute: udp.rateLimit.maxMessagesPerMinute,
+            log: logCap.for("rate_limited", (n) => `[udp] ${n} rate-limit warnings`),
+          })
         : null;
   const tooLarge =
     previous !== undefined && before?.maxMessageSize === udp.maxMessageSize
       ? previous.settings.tooLarge
-      : createTooLargeWarner({ maxMessageSize: udp.maxMessageSize, log });
+      : createTooLargeWarner({
+          maxMessageSize: udp.maxMessageSize,
+          log: logCap.for(
+            "too_large",
+            (n, sources) => `[udp] dropped ${n} datagrams over maxMessageSize from ${sources} sources`,
+          ),
+        });
   return {
     allows,
     maxMessageSize: udp.maxMessageSize,
@@ -67,5 +88,6 @@ export async function buildIngestSettings(
     isExcluded: createExcluder(ue.excludeUser),
     allowListFailedClosed,
     allowListSummary,
+    logCap,
   };
 }

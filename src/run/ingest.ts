@@ -1,6 +1,7 @@
 import type { Config } from "../config/schema.ts";
 import { createEventCounter } from "../destinations/influx-metrics.ts";
 import type { UserEvent } from "../events/event.ts";
+import { startGcAfterBurst } from "../gc-after-burst.ts";
 import { createPipeline, type PipelineSettings, type PipelineTarget } from "../ingest/pipeline.ts";
 import { createProcessor } from "../ingest/process.ts";
 import { ProcessingTimes } from "../ingest/processing-time.ts";
@@ -51,10 +52,15 @@ export async function createIngestPart(config: Config, deps: IngestDeps): Promis
   const statsTimes = new ProcessingTimes();
   const intervalTimes = new ProcessingTimes();
   const userAgents = createUserAgentParser(1000);
-  const rejected = new RejectedLog({ log });
   const eventCounter = createEventCounter();
   let current = config;
   let settings: IngestSettings = await buildIngestSettings(config, log);
+  const rejected = new RejectedLog({
+    log: settings.logCap.for(
+      "rejected",
+      (n, sources) => `[udp] rejected ${n} datagrams (unknown_type or malformed) from ${sources} sources`,
+    ),
+  });
   const processor = createProcessor({ appName: deps.appName, userAgents, isExcluded: settings.isExcluded });
 
   const pipelineSettings = (): PipelineSettings => ({
@@ -78,7 +84,7 @@ export async function createIngestPart(config: Config, deps: IngestDeps): Promis
           intervalTimes.record(ms);
         },
       },
-      log,
+      log: settings.logCap.for("processing_error", (n) => `[ingest] processing failed for ${n} datagrams`),
     },
     pipelineSettings(),
   );
@@ -109,7 +115,9 @@ export async function createIngestPart(config: Config, deps: IngestDeps): Promis
   const housekeeping = every(HOUSEKEEPING_MS, () => {
     rejected.flushExpired();
     settings.tooLarge.flush();
+    settings.logCap.flush();
   });
+  const trim = startGcAfterBurst({ received: () => counters.received });
 
   /** Binds for `next`; a new kernel drop monitor starts the kernel-error baseline afresh. */
   async function bind(next: Config): Promise<boolean> {
@@ -123,6 +131,7 @@ export async function createIngestPart(config: Config, deps: IngestDeps): Promis
     await bind(config);
   } catch (error) {
     clearInterval(housekeeping);
+    trim.close();
     throw error;
   }
   metrics.start();
@@ -169,6 +178,7 @@ export async function createIngestPart(config: Config, deps: IngestDeps): Promis
       // Everything the thread received is processed before it closes, so the last counts include it.
       await udp.close();
       clearInterval(housekeeping);
+      trim.close();
       // The last partial interval's counts are deltas: queue them so they are sent or spooled, not lost.
       metrics.final();
     },

@@ -1,6 +1,6 @@
 import type { ReloadOutcome } from "../api/app.ts";
 import { diffConfig, restartRequiredPaths } from "../config/diff.ts";
-import { loadConfigFile } from "../config/load.ts";
+import { loadConfigFileOffThread } from "../config/load.ts";
 import { isLoopback } from "../config/rules.ts";
 import { type Config, fileSections } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
@@ -45,7 +45,7 @@ export function createReloader(options: ReloaderOptions) {
   let running = false;
 
   async function reloadOnce(file: string): Promise<ReloadOutcome> {
-    const loaded = await loadConfigFile(file);
+    const loaded = await loadConfigFileOffThread(file);
     if (!loaded.ok) {
       for (const e of loaded.errors) log.error(`[config] reload refused: ${e.path}: ${e.message}`);
       return { status: 422, body: { reloaded: false, errors: loaded.errors } };

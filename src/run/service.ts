@@ -127,6 +127,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
           listening: h.listening,
           address: h.address,
           degraded: delivery.degraded || h.allowListFailedClosed,
+          problems: delivery.problems(),
           destinations: Object.fromEntries(
             Object.entries(delivery.stats()).map(([name, s]) => [name, s.state]),
           ),

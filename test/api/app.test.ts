@@ -163,6 +163,20 @@ describe("GET /api/events", () => {
     ["before=x", `before: must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}`],
     ["since=yesterday", "since: must be an ISO-8601 timestamp such as 2024-05-01T12:00:00.000Z"],
     ["until=2025-13-45T00:00:00Z", "until: must be an ISO-8601 timestamp such as 2024-05-01T12:00:00.000Z"],
+    // Regression (issue 9): Date.parse rolled these over to the next month or day and answered 200.
+    ["since=2024-02-30", "since: must be an ISO-8601 timestamp such as 2024-05-01T12:00:00.000Z"],
+    ["since=2023-02-29T00:00:00Z", "since: must be an ISO-8601 timestamp such as 2024-05-01T12:00:00.000Z"],
+    ["since=2024-04-31T10:00Z", "since: must be an ISO-8601 timestamp such as 2024-05-01T12:00:00.000Z"],
+    ["until=2024-01-01T24:00:00Z", "until: must be an ISO-8601 timestamp such as 2024-05-01T12:00:00.000Z"],
+    ["until=2024-01-01T23:60:00Z", "until: must be an ISO-8601 timestamp such as 2024-05-01T12:00:00.000Z"],
+    ["until=2024-01-01T23:59:60Z", "until: must be an ISO-8601 timestamp such as 2024-05-01T12:00:00.000Z"],
+    [
+      "until=2024-01-01T12:00:00+24:00",
+      "until: must be an ISO-8601 timestamp such as 2024-05-01T12:00:00.000Z",
+    ],
+    ["until=2024-00-10", "until: must be an ISO-8601 timestamp such as 2024-05-01T12:00:00.000Z"],
+    [`host=${"h".repeat(1025)}`, "host: must be at most 1024 characters"],
+    [`user=${"u".repeat(1025)}`, "user: must be at most 1024 characters"],
   ])("rejects %s with 400", async (query, error) => {
     const { get } = withEvents(1);
     const res = await get(`/api/events?${query}`);
@@ -188,7 +202,55 @@ describe("other routes", () => {
         },
       ],
       count: 1,
+      next: null,
     });
+  });
+
+  test("GET /api/events accepts a leap day and a zone offset", async () => {
+    const { get } = setup();
+    expect((await get("/api/events?since=2024-02-29&until=2024-02-29T23:59:59.999%2B05:30")).status).toBe(
+      200,
+    );
+  });
+
+  /** A tracker holding `n` sessions of users u0…u(n-1), u(n-1) the newest. */
+  function withSessions(n: number) {
+    const t = setup();
+    for (let i = 0; i < n; i++) {
+      t.sessions.update(makeEvent(i + 1, { action: "Start session", userId: `u${i}` }));
+    }
+    return t;
+  }
+
+  test("GET /api/sessions pages with limit and next, newest first, and counts every session", async () => {
+    const { get } = withSessions(5);
+    const first = (await (await get("/api/sessions?limit=2")).json()) as {
+      sessions: { userId: string }[];
+      count: number;
+      next: string | null;
+    };
+    expect([first.sessions.map((s) => s.userId), first.count]).toStrictEqual([["u4", "u3"], 5]);
+    const second = (await (await get(`/api/sessions?limit=2&next=${first.next}`)).json()) as typeof first;
+    expect(second.sessions.map((s) => s.userId)).toStrictEqual(["u2", "u1"]);
+    const third = (await (await get(`/api/sessions?limit=2&next=${second.next}`)).json()) as typeof first;
+    expect([third.sessions.map((s) => s.userId), third.next]).toStrictEqual([["u0"], null]);
+  });
+
+  test("GET /api/sessions returns 1000 sessions by default (regression: all 500,000, 90 MB)", async () => {
+    const { get } = withSessions(1500);
+    const body = (await (await get("/api/sessions")).json()) as { sessions: unknown[]; count: number };
+    expect([body.sessions.length, body.count]).toStrictEqual([1000, 1500]);
+  });
+
+  test.each([
+    ["limit=0", "limit: must be an integer from 1 to 10000"],
+    ["limit=10001", "limit: must be an integer from 1 to 10000"],
+    ["next=abc", "next: must be the next value of an earlier page"],
+    ["next=-1", "next: must be the next value of an earlier page"],
+  ])("GET /api/sessions rejects %s with 400", async (query, error) => {
+    const { get } = setup();
+    const res = await get(`/api/sessions?${query}`);
+    expect([res.status, await res.json()]).toStrictEqual([400, { error }]);
   });
 
   test("GET /api/rejected returns the rejection ring and counts", async () => {

@@ -37,10 +37,17 @@ sense_events_events_stored 90
 # HELP sense_events_sessions_active Active user sessions.
 # TYPE sense_events_sessions_active gauge
 sense_events_sessions_active 4
+# HELP sense_events_sessions_evicted_total Sessions evicted by sessions.maxActive.
+# TYPE sense_events_sessions_evicted_total counter
+sense_events_sessions_evicted_total 0
 # HELP sense_events_destination_up 1 when the destination is up, else 0.
 # TYPE sense_events_destination_up gauge
 sense_events_destination_up{destination="influxdb"} 1
 sense_events_destination_up{destination="newrelic:Prod"} 0
+# HELP sense_events_destination_enqueued_total Items queued, by destination (sent + dropped + queued).
+# TYPE sense_events_destination_enqueued_total counter
+sense_events_destination_enqueued_total{destination="influxdb"} 92
+sense_events_destination_enqueued_total{destination="newrelic:Prod"} 39
 # HELP sense_events_destination_sent_total Items delivered, by destination.
 # TYPE sense_events_destination_sent_total counter
 sense_events_destination_sent_total{destination="influxdb"} 87
@@ -53,8 +60,12 @@ sense_events_destination_retries_total{destination="newrelic:Prod"} 9
 # TYPE sense_events_destination_dropped_total counter
 sense_events_destination_dropped_total{destination="influxdb",reason="overflow"} 0
 sense_events_destination_dropped_total{destination="influxdb",reason="rejected"} 2
+sense_events_destination_dropped_total{destination="influxdb",reason="cardinality"} 0
+sense_events_destination_dropped_total{destination="influxdb",reason="spool_lost"} 0
 sense_events_destination_dropped_total{destination="newrelic:Prod",reason="overflow"} 4
 sense_events_destination_dropped_total{destination="newrelic:Prod",reason="rejected"} 0
+sense_events_destination_dropped_total{destination="newrelic:Prod",reason="cardinality"} 0
+sense_events_destination_dropped_total{destination="newrelic:Prod",reason="spool_lost"} 0
 # HELP sense_events_destination_queue_items Items waiting, by destination and tier.
 # TYPE sense_events_destination_queue_items gauge
 sense_events_destination_queue_items{destination="influxdb",tier="memory"} 3

@@ -201,4 +201,23 @@ describe("GET /api/events/stream", () => {
     const delivered = received.split("event: user-event").length - 1;
     expect(delivered).toBeLessThan(total);
   });
+
+  test("disconnects a client whose backlog passes maxBehindChars, however few frames (issue 9)", async () => {
+    const { base, emit } = start({ maxBehind: 1_000_000, maxBehindChars: 200_000 });
+    const socket = net.connect(Number(new URL(base).port), "127.0.0.1");
+    let received = "";
+    const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+    socket.on("data", (data) => {
+      received += data.toString("latin1");
+    });
+    socket.write("GET /api/events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    while (!received.includes(": connected")) await Bun.sleep(5);
+    socket.pause();
+    const message = "x".repeat(1000);
+    const total = 20_000;
+    for (let id = 1; id <= total; id++) emit(makeEvent(id, { message }));
+    socket.resume();
+    await closed;
+    expect(received.split("event: user-event").length - 1).toBeLessThan(total);
+  });
 });

@@ -1,8 +1,16 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { defaultConfig, formatConfigIssue, loadConfigFile, parseConfigText } from "../../src/config/load.ts";
+import {
+  defaultConfig,
+  formatConfigIssue,
+  loadConfigFile,
+  loadConfigFileOffThread,
+  MAX_CONFIG_BYTES,
+  parseConfigText,
+} from "../../src/config/load.ts";
 import { fileSections } from "../../src/config/schema.ts";
 import { LOCAL_FIXTURES, localFixture, sharedFixture } from "../support/fixtures.ts";
+import { tempDir } from "../support/process.ts";
 
 describe("real-world files load unchanged (§18 item 63)", () => {
   test("Butler SOS 15's own template loads with no errors and warns that user events are disabled", async () => {
@@ -310,7 +318,7 @@ function senseEvents(dir: string, log: { level: string; format: string }, token?
   return {
     api: { enable: true, host: "127.0.0.1", port: 9995, ...(token === undefined ? {} : { token }) },
     events: { capacity: 10000 },
-    sessions: { idleTimeoutMinutes: 30 },
+    sessions: { idleTimeoutMinutes: 30, maxActive: 100_000 },
     udp: { receiveBufferBytes: 8388608 },
     outbox: {
       path: join(dir, "sense-events-outbox.sqlite"),
@@ -325,3 +333,107 @@ function senseEvents(dir: string, log: { level: string; format: string }, token?
     appNames: { verifyServerCert: false },
   };
 }
+
+describe("hostile files (issue 9)", () => {
+  const dir = tempDir("sense-events-load-");
+  afterAll(() => dir.cleanup());
+
+  /** A top-level mapping of `n` keys (ignored by validation), followed by `tail`. */
+  const manyKeys = (n: number, tail = "") => {
+    const lines = ["sense-events: {}", "extra:"];
+    for (let i = 0; i < n; i++) lines.push(`  key${i}: value${i}`);
+    return `${lines.join("\n")}\n${tail}`;
+  };
+
+  test("a file over 4 MiB is refused before it is parsed", async () => {
+    const file = dir.write("big.yaml", `# ${"x".repeat(MAX_CONFIG_BYTES)}\n`);
+    expect(await loadConfigFile(file)).toStrictEqual({
+      ok: false,
+      errors: [
+        {
+          path: file,
+          message: `file too large: ${MAX_CONFIG_BYTES + 3} bytes, the limit is 4194304 (4 MiB)`,
+        },
+      ],
+    });
+  });
+
+  test("a file of exactly 4 MiB is read", async () => {
+    const file = dir.write("edge.yaml", `${"#".repeat(MAX_CONFIG_BYTES - 1)}\n`);
+    expect((await loadConfigFile(file)).ok).toBe(true);
+  });
+
+  test("-c /dev/zero is refused at once instead of growing without bound (regression)", async () => {
+    expect(await loadConfigFile("/dev/zero")).toStrictEqual({
+      ok: false,
+      errors: [{ path: "/dev/zero", message: "cannot read file: not a regular file (a character device)" }],
+    });
+  });
+
+  test("a FIFO is refused at once instead of hanging (regression)", async () => {
+    const fifo = join(dir.path, "fifo.yaml");
+    expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
+    expect(await loadConfigFile(fifo)).toStrictEqual({
+      ok: false,
+      errors: [{ path: fifo, message: "cannot read file: not a regular file (a FIFO)" }],
+    });
+  });
+
+  test("a directory is refused", async () => {
+    expect(await loadConfigFile(dir.path)).toStrictEqual({
+      ok: false,
+      errors: [{ path: dir.path, message: "cannot read file: not a regular file (a directory)" }],
+    });
+  });
+
+  // Parse times of 40,000 keys before and after are in docs/benchmarks.md ("Config parsing").
+  test("a mapping of 5,000 distinct keys loads", () => {
+    expect(parseConfigText(manyKeys(5_000), { file: "keys.yaml" }).ok).toBe(true);
+  });
+
+  test("a duplicate key after 5,000 others is found at its line and column", () => {
+    const result = parseConfigText(manyKeys(5_000, "  key0: again\n"), { file: "keys.yaml" });
+    expect(result).toStrictEqual({
+      ok: false,
+      errors: [{ path: "keys.yaml:5003:3", message: "Map keys must be unique" }],
+    });
+  });
+
+  test.each([
+    ["a nested block mapping", "a:\n  b: 1\n  c: 2\n  b: 3\n", "d.yaml:4:3"],
+    ["a flow mapping", "a: {b: 1, b: 2}\n", "d.yaml:1:11"],
+    ["a mapping in a list", "a:\n  - x: 1\n    x: 2\n", "d.yaml:3:5"],
+    [
+      "keys that differ in type only (1 and '1' are different)",
+      "a:\n  1: x\n  '1': y\n  1: z\n",
+      "d.yaml:4:3",
+    ],
+  ])("a duplicate key in %s is an error", (_, text, path) => {
+    expect(parseConfigText(text, { file: "d.yaml" })).toStrictEqual({
+      ok: false,
+      errors: [{ path, message: "Map keys must be unique" }],
+    });
+  });
+
+  test("the same key in different mappings is fine", () => {
+    expect(parseConfigText("a:\n  x: 1\nb:\n  x: 1\n", { file: "d.yaml" }).ok).toBe(true);
+  });
+
+  test("loading on a worker thread gives the same result as on the main thread", async () => {
+    const file = localFixture("butler-sos-full.yaml");
+    expect(await loadConfigFileOffThread(file)).toStrictEqual(await loadConfigFile(file));
+    expect(await loadConfigFileOffThread("/dev/zero")).toStrictEqual(await loadConfigFile("/dev/zero"));
+  });
+
+  test.each([" secret", "secret ", "\u00a0secret", "   "])(
+    "api.token %j with surrounding whitespace is a config error (regression: it locked everyone out)",
+    (token) => {
+      const result = parseConfigText(`sense-events:\n  api:\n    token: ${JSON.stringify(token)}\n`, {
+        file: "t.yaml",
+      });
+      expect(result.ok ? [] : result.errors.map(formatConfigIssue)).toStrictEqual([
+        "config error: sense-events.api.token: must not start or end with whitespace (a presented token is trimmed)",
+      ]);
+    },
+  );
+});

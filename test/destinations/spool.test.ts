@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openSpool, type Spool } from "../../src/destinations/spool.ts";
+import type { Spool } from "../../src/destinations/spool.ts";
+import { openSpool } from "../../src/destinations/spool-file.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 
 let dir: string;
@@ -93,12 +94,12 @@ describe("spool", () => {
     expect(payloads(spool.peek("influxdb", 10))).toStrictEqual(["a", "b", "c", "d"]);
   });
 
-  test("evictOldest removes the globally oldest item", () => {
+  test("evict(1) removes the globally oldest item", () => {
     spool.append("mqtt", ["xx"]);
     spool.append("influxdb", ["a"]);
-    expect(spool.evictOldest()).toStrictEqual({ destination: "mqtt", bytes: 2 });
-    expect(spool.evictOldest()).toStrictEqual({ destination: "influxdb", bytes: 1 });
-    expect(spool.evictOldest()).toBeNull();
+    expect(spool.evict(1)).toStrictEqual([{ destination: "mqtt", items: 1, bytes: 2 }]);
+    expect(spool.evict(1)).toStrictEqual([{ destination: "influxdb", items: 1, bytes: 1 }]);
+    expect(spool.evict(1)).toStrictEqual([]);
   });
 
   test("evict frees at least the requested bytes from the oldest items across destinations", () => {
@@ -140,35 +141,38 @@ describe("spool", () => {
 });
 
 describe("openSpool", () => {
-  test.each([
-    [
-      "a file that is not a database",
-      (d: string) => {
-        const path = join(d, "garbage.sqlite");
-        writeFileSync(path, "this is not sqlite ".repeat(100));
-        return path;
-      },
-    ],
-    [
-      "a path below a file",
-      (d: string) => {
-        writeFileSync(join(d, "a-file"), "x");
-        return join(d, "a-file", "outbox.sqlite");
-      },
-    ],
-  ])("returns null and logs an error for %s", (_, makePath) => {
+  test("a file that is not a database is moved aside, logged, and an empty spool starts (reference §9)", () => {
+    const path = join(dir, "garbage.sqlite");
+    writeFileSync(path, "this is not sqlite ".repeat(100));
     const lines: string[] = [];
     const log = createLogger({ level: "error", write: (line) => lines.push(line) });
-    expect(openSpool(makePath(dir), log)).toBeNull();
+    const opened = openSpool(path, log, () => Date.UTC(2026, 0, 2, 3, 4, 5));
+    expect(opened?.count("influxdb")).toBe(0);
+    opened?.close();
     expect(lines.length).toBe(1);
-    expect(lines[0]).toContain("error: [outbox] cannot use spool file");
+    expect(lines[0]).toContain(`[outbox] spool file ${path} is not a sound sqlite database`);
+    expect(readFileSync(`${path}.bad-20260102T030405Z`, "utf8")).toStartWith("this is not sqlite");
   });
 
-  test("creates a spool folder that does not exist yet (issue 10: it ran memory-only instead)", () => {
+  test("creates the folder of the spool file when it does not exist", () => {
     const path = join(dir, "missing", "dir", "outbox.sqlite");
-    const spool = openSpool(path, silentLogger);
-    expect(spool).not.toBeNull();
-    spool?.close();
+    const opened = openSpool(path, silentLogger);
+    opened?.append("mqtt", ["a"]);
+    opened?.close();
     expect(existsSync(path)).toBe(true);
+  });
+
+  test("a second open of the same file fails, naming the file", () => {
+    const path = join(dir, "outbox.sqlite");
+    expect(() => openSpool(path, silentLogger)).toThrow(`${path} is in use by another sense-events process`);
+  });
+
+  test("a path that cannot be created gives null and one error line", () => {
+    writeFileSync(join(dir, "file"), "");
+    const lines: string[] = [];
+    const log = createLogger({ level: "error", write: (line) => lines.push(line) });
+    expect(openSpool(join(dir, "file", "outbox.sqlite"), log)).toBeNull();
+    expect(lines.length).toBe(1);
+    expect(lines[0]).toContain("error: [outbox] cannot");
   });
 });

@@ -1,6 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import type { UserEvent } from "../../src/events/event.ts";
-import { compileMatcher, type EventQuery, EventRing, matchesEvent } from "../../src/events/ring.ts";
+import {
+  compileMatcher,
+  type EventQuery,
+  EventRing,
+  MAX_PAGE_BYTES,
+  matchesEvent,
+} from "../../src/events/ring.ts";
 import { makeEvent, referenceMatch } from "./fixtures.ts";
 
 const ids = (events: UserEvent[]): number[] => events.map((e) => e.id);
@@ -185,5 +191,18 @@ describe("lazy lower-casing", () => {
     const ring = new EventRing(10);
     for (const [i, s] of times.entries()) ring.push(makeEvent(i + 1, { receivedAt: at(s) }));
     expect(ids(ring.query({ since: at(1), until: at(2) }).events)).toStrictEqual([4, 3]);
+  });
+});
+
+describe("page size bound (issue 9: every response bounded)", () => {
+  test("a page stops before MAX_PAGE_BYTES of JSON, with next to continue", () => {
+    const ring = new EventRing(10_000);
+    const message = '"'.repeat(1000);
+    for (let id = 1; id <= 10_000; id++) ring.push(makeEvent(id, { message, context: "\\".repeat(500) }));
+    const page = ring.query({ limit: 10_000 });
+    expect(page.events.length).toBeLessThan(10_000);
+    expect(page.next).toBe((page.events.at(-1) as UserEvent).id);
+    expect(Buffer.byteLength(JSON.stringify(page))).toBeLessThanOrEqual(MAX_PAGE_BYTES);
+    expect(ring.query({ limit: 10_000, before: page.next ?? 0 }).events[0]?.id).toBe((page.next ?? 0) - 1);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { UserEvent } from "../../src/events/event.ts";
-import { createSessionTracker, type SessionView } from "../../src/events/sessions.ts";
+import { createSessionTracker, MAX_APPS, type SessionView } from "../../src/events/sessions.ts";
 import { makeEvent } from "./fixtures.ts";
 
 const APP_A = "aaaaaaaa-0000-0000-0000-000000000001";
@@ -266,5 +266,67 @@ describe("session expiry", () => {
     send("Start session", { userId: "idle" });
     advance(40 * MINUTE);
     expect(tracker.list().map((s) => s.userId)).toStrictEqual(["busy"]);
+  });
+});
+
+describe("bounds (issue 9: 500,000 unique users took 444 MB and stayed)", () => {
+  const start = (tracker: ReturnType<typeof createSessionTracker>, user: string, id: number) =>
+    tracker.update(makeEvent(id, { action: "Start session", userId: user }));
+
+  test("past maxActive the least recently active sessions are evicted and counted", () => {
+    const tracker = createSessionTracker({ idleTimeoutMinutes: 30, maxActive: 100 });
+    for (let i = 0; i < 100; i++) start(tracker, `u${i}`, i + 1);
+    // u0 is active again, so u1 is now the least recently active.
+    start(tracker, "u0", 101);
+    start(tracker, "new", 102);
+    expect(tracker.count).toBeLessThanOrEqual(100);
+    expect(tracker.evicted).toBe(101 - tracker.count);
+    const users = tracker.list().map((s) => s.userId);
+    expect(users.slice(0, 2)).toStrictEqual(["new", "u0"]);
+    expect(users).not.toContain("u1");
+    expect(users).toContain("u99");
+  });
+
+  test("a flood of unique users keeps the count at maxActive", () => {
+    const tracker = createSessionTracker({ idleTimeoutMinutes: 30, maxActive: 1000 });
+    for (let i = 0; i < 50_000; i++) start(tracker, `flood${i}`, i + 1);
+    expect(tracker.count).toBeLessThanOrEqual(1000);
+    expect(tracker.evicted).toBe(50_000 - tracker.count);
+    expect(tracker.list()[0]?.userId).toBe("flood49999");
+  });
+
+  test("past maxBytes the least recently active sessions are evicted", () => {
+    const tracker = createSessionTracker({ idleTimeoutMinutes: 30, maxBytes: 100_000 });
+    for (let i = 0; i < 1000; i++) start(tracker, `u${i}`.padEnd(100, "x"), i + 1);
+    expect(tracker.bytes).toBeLessThanOrEqual(100_000);
+    expect(tracker.evicted).toBe(1000 - tracker.count);
+  });
+
+  test(`a session lists at most ${MAX_APPS} appIds; its connections are still counted`, () => {
+    const { tracker, send } = setup();
+    for (let i = 0; i < MAX_APPS + 50; i++) {
+      send("Open connection", { appId: `00000000-0000-0000-0000-${String(i).padStart(12, "0")}` });
+    }
+    const [session] = tracker.list();
+    expect([session?.appIds.length, session?.openConnections]).toStrictEqual([MAX_APPS, MAX_APPS + 50]);
+  });
+
+  test("bytes go back to 0 when every session stops", () => {
+    const { tracker, send } = setup();
+    send("Open connection", { appId: APP_A });
+    send("Start session", { userId: "bob" });
+    send("Stop session");
+    send("Stop session", { userId: "bob" });
+    expect([tracker.count, tracker.bytes]).toStrictEqual([0, 0]);
+  });
+
+  test("page() stops early at maxBytes with a cursor", () => {
+    const tracker = createSessionTracker({ idleTimeoutMinutes: 30 });
+    for (let i = 0; i < 10; i++) start(tracker, `u${i}`, i + 1);
+    const page = tracker.page(1000, undefined, 1000);
+    expect(page.sessions.length).toBeGreaterThan(0);
+    expect(page.sessions.length).toBeLessThan(10);
+    expect(JSON.stringify(page.sessions).length).toBeLessThanOrEqual(1000);
+    expect(tracker.page(1000, page.next ?? "")?.sessions.length).toBe(10 - page.sessions.length);
   });
 });

@@ -1,5 +1,6 @@
+import { heapStats } from "bun:jsc";
 import { describe, expect, test } from "bun:test";
-import { canonicalAction, capUtf16, type Datagram, parseDatagram } from "../../src/ingest/parse.ts";
+import { canonicalAction, capUtf16, type Datagram, detach, parseDatagram } from "../../src/ingest/parse.ts";
 
 const encoder = new TextEncoder();
 const bytes = (text: string): Uint8Array => encoder.encode(text);
@@ -330,4 +331,54 @@ describe("repeated field values (shared strings on the hot path)", () => {
   ])("reads the command %p as action %p", (command, action) => {
     expect(accept(withField(2, command)).action).toBe(action);
   });
+});
+
+describe("stored fields do not keep the datagram alive (issue 9: 20,000 65 KB datagrams → 700–1,000 MB)", () => {
+  /** Heap bytes in use after a full collection, including string buffers outside the JS heap. */
+  const heapBytes = (): number => {
+    Bun.gc(true);
+    const s = heapStats();
+    return s.heapSize + s.extraMemorySize;
+  };
+
+  test.each([
+    [
+      "format (a)",
+      (pad: string, i: number) =>
+        `/qseow-proxy-session/;host${i};Start session;ACME;user${i};AppAccess;/app/;${pad}`,
+    ],
+    [
+      "format (b)",
+      (pad: string, i: number) =>
+        `/proxy-user-event/;host${i};Proxy;/app/;Start session for user 'ACME\\user${i}' ${pad}`,
+    ],
+  ])("%s: 2,000 parsed 60 KB datagrams hold their fields only", (_, make) => {
+    const pad = "x".repeat(60_000);
+    const kept: unknown[] = [];
+    const before = heapBytes();
+    for (let i = 0; i < 2000; i++) {
+      const result = parseDatagram(new TextEncoder().encode(make(pad, i)));
+      if (!result.ok) throw new Error(result.detail);
+      kept.push(result.datagram);
+    }
+    const grown = heapBytes() - before;
+    // Sharing the datagram would hold 2,000 × 60 KB = 120 MB; the fields are about 1 KB each.
+    expect(grown).toBeLessThan(2000 * 4096);
+    expect(kept).toHaveLength(2000);
+  });
+
+  test("detach() returns an equal string that no longer shares the parent", () => {
+    const parent = `${"y".repeat(100_000)}tail-of-the-parent`;
+    const kept: string[] = [];
+    const before = heapBytes();
+    for (let i = 0; i < 500; i++) kept.push(detach(`${parent}${i}`.slice(100_000)));
+    expect(heapBytes() - before).toBeLessThan(500 * 1024);
+    expect(kept[7]).toBe("tail-of-the-parent7");
+  });
+});
+
+test("a field of exactly cap + 1 units is capped when the datagram has a control character elsewhere (found by fuzzing)", () => {
+  const host = "h".repeat(101);
+  const d = accept(`/qseow-proxy-session/;${host};Start session;D;U;O;C;message\r\n`);
+  expect(d.host).toBe("h".repeat(100));
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import dgram from "node:dgram";
 import { loadConfigFile } from "../../src/config/load.ts";
-import { openSpool } from "../../src/destinations/spool.ts";
+import { openSpool } from "../../src/destinations/spool-file.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { type Service, startService } from "../../src/run/service.ts";
 import {

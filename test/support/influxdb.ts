@@ -83,7 +83,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-function config(dir: string, httpPort: number, rpcPort: number): string {
+function config(dir: string, httpPort: number, rpcPort: number, maxValuesPerTag = 100_000): string {
   return `reporting-disabled = true
 bind-address = "127.0.0.1:${rpcPort}"
 
@@ -93,6 +93,7 @@ bind-address = "127.0.0.1:${rpcPort}"
 [data]
   dir = "${dir}/data"
   wal-dir = "${dir}/wal"
+  max-values-per-tag = ${maxValuesPerTag}
   query-log-enabled = false
   trace-logging-enabled = false
 
@@ -144,13 +145,13 @@ async function waitForPing(url: string, child: ChildProcess, output: () => strin
 }
 
 /** Starts a real influxd with a temporary config and data directory on free 127.0.0.1 ports. */
-export async function startInfluxdb(): Promise<InfluxServer> {
+export async function startInfluxdb(options: { maxValuesPerTag?: number } = {}): Promise<InfluxServer> {
   await ensureInstalled("influxd");
   const dir = mkdtempSync(join(tmpdir(), "sense-events-influxdb-"));
   const port = await freePort();
   const rpcPort = await freePort();
   const configFile = join(dir, "influxdb.conf");
-  writeFileSync(configFile, config(dir, port, rpcPort));
+  writeFileSync(configFile, config(dir, port, rpcPort, options.maxValuesPerTag));
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
 
