@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { bool, host, int, list, obj, oneOf, port, scalar, section, str } from "./fields.ts";
+import { bool, host, int, list, obj, oneOf, port, scalar, section, str, timerMs } from "./fields.ts";
 import { PostToSchema } from "./mqtt-topics.ts";
 import { TagListSchema } from "./tags.ts";
 
@@ -36,7 +36,7 @@ const udpServerConfig = section({
       /** Write ingest metrics. @default false */
       enable: v.optional(bool(), false),
       /** Interval in ms. @default 20000 */
-      writeFrequency: v.optional(int(1000), 20000),
+      writeFrequency: v.optional(timerMs(1000), 20000),
       /** Measurement name. @default "user_events_queue" */
       measurementName: v.optional(str(), "user_events_queue"),
       /** Static tags. @default [] */
@@ -129,7 +129,7 @@ const influxdbConfig = section({
     /** API token; required for v3. */
     token: v.optional(scalar()),
     /** Write timeout in ms. @default 10000 */
-    writeTimeout: v.optional(int(1), 10000),
+    writeTimeout: v.optional(timerMs(1), 10000),
     /** Retention (informational). */
     retentionDuration: v.optional(scalar()),
     /** Description (informational). */
@@ -230,7 +230,7 @@ export const ButlerSosSchema = section({
       /** Write event counts. @default false */
       enable: v.optional(bool(), false),
       /** Interval in ms. @default 20000 */
-      writeFrequency: v.optional(int(1000), 20000),
+      writeFrequency: v.optional(timerMs(1000), 20000),
     }),
     eventCount: section({
       /** Count events. @default false */
@@ -248,7 +248,7 @@ export const ButlerSosSchema = section({
     /** Look up app names in the QRS. @default false */
     enableAppNameExtract: v.optional(bool(), false),
     /** Refresh interval in ms. @default 60000 */
-    extractInterval: v.optional(int(10000), 60000),
+    extractInterval: v.optional(timerMs(10000), 60000),
     /** Sense server queried on port 4242; required when app names are active. */
     hostIP: v.optional(host()),
   }),

@@ -5,6 +5,7 @@ import { isMapping } from "./raw.ts";
  * plus the outbox bounds and the logger, which are created once at start.
  */
 export const RESTART_PATHS = [
+  "sense-events.api.enable",
   "sense-events.api.host",
   "sense-events.api.port",
   "sense-events.outbox.path",

@@ -55,6 +55,9 @@ export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => {
   return v.pipe(v.number(message), v.integer(message), v.minValue(min, message), v.maxValue(max, message));
 };
 
+/** A delay in ms for a JavaScript timer: above 2^31-1 the runtime would fire it after 1 ms instead. */
+export const timerMs = (min: number) => int(min, 2_147_483_647);
+
 /** A TCP/UDP port, 1–65535. */
 export const port = () => int(1, 65535);
 

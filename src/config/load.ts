@@ -11,7 +11,14 @@ export type { ConfigIssue } from "./validate.ts";
 
 /** A loaded config with its warnings, or the problems that stop it from loading. */
 export type LoadResult =
-  | { ok: true; config: Config; warnings: string[]; file: string }
+  | {
+      ok: true;
+      config: Config;
+      warnings: string[];
+      file: string;
+      /** The file had no content, so the config is the defaults (a reload refuses it). */
+      empty?: boolean;
+    }
   | { ok: false; errors: ConfigIssue[] };
 
 /** Largest config file read (reference §14.1): a bigger file is refused before it is parsed. */
@@ -133,7 +140,8 @@ export async function loadConfigFile(path: string): Promise<LoadResult> {
   if ("error" in read) return { ok: false, errors: [{ path, message: read.error }] };
   const text = read.text;
   const result = parseConfigText(text.replace(/^\uFEFF/, ""), { file: path, baseDir: dirname(file) });
-  return result.ok ? { ...result, file } : result;
+  if (!result.ok) return result;
+  return text.replace(/^\uFEFF/, "").trim() === "" ? { ...result, file, empty: true } : { ...result, file };
 }
 
 /** The embedded default used without `-c` (spec §14.1): UDP 0.0.0.0:9997, API 127.0.0.1:9995, no destinations. */

@@ -36,7 +36,7 @@ export function resolvePaths(config: FileConfig, baseDir: string): FileConfig {
   };
 }
 
-/** True for `localhost`, 127.0.0.0/8 and ::1 (spec §13). */
+/** True for `localhost`, 127.0.0.0/8, `::1` and IPv4-mapped loopback addresses (reference §13). */
 export function isLoopback(host: string): boolean {
   const h = host.toLowerCase().replace(/\.$/, "");
   if (h === "localhost") return true;

@@ -620,3 +620,69 @@ describe("SSE", () => {
     }
   });
 });
+
+describe("reload keeps a network-facing API protected (reference §14.4)", () => {
+  test("a reload that empties the token while api.host waits for a restart is refused, and the API still asks for it", async () => {
+    const api = { host: "0.0.0.0", token: "s3cret" };
+    const r = await start({ senseEvents: { api: { ...api, port: await freeTcpPort() } } });
+    const ports = { udp: r.ports.udp, api: Number(new URL(r.apiUrl).port) };
+    // The file now says loopback without a token, which alone is valid; but the host change waits for a restart.
+    rewrite(r, ports, { senseEvents: { api: { host: "127.0.0.1", port: ports.api, token: "" } } });
+    const outcome = await fetchJson(`${r.apiUrl}/api/config/reload`, {
+      method: "POST",
+      headers: { Authorization: "Bearer s3cret" },
+    });
+    const unauthenticated = (await fetch(`${r.apiUrl}/api/config`)).status;
+    expect({ status: outcome.status, path: outcome.body.errors?.[0]?.path, unauthenticated }).toStrictEqual({
+      status: 422,
+      path: "sense-events.api.token",
+      unauthenticated: 401,
+    });
+  });
+});
+
+describe("api.enable waits for a restart (reference §14.4)", () => {
+  test("a reload that turns the API off lists api.enable under restartRequired and keeps showing the API in force", async () => {
+    const r = await start();
+    rewrite(r, r.ports, { senseEvents: { api: { enable: false, port: r.ports.api } } });
+    const outcome = await reload(r);
+    const config = await getJson(`${r.apiUrl}/api/config`);
+    expect({
+      restartRequired: (outcome.body as { restartRequired: string[] }).restartRequired,
+      shownEnable: config["sense-events"].api.enable,
+    }).toStrictEqual({ restartRequired: ["sense-events.api.enable"], shownEnable: true });
+  });
+});
+
+describe("shutdown during a reload (reference §9, §14.4)", () => {
+  test.each([0, 1, 2])(
+    "close() %d ticks into a reload that moves UDP: no listener is left open, and no rebind is claimed that did not happen",
+    async (ticks) => {
+      const r = await start();
+      const moved = await freeUdpPort();
+      rewrite(r, { udp: moved, api: r.ports.api });
+      const reloading = r.service.reload();
+      for (let i = 0; i < ticks; i++) await Bun.sleep(0);
+      await r.service.close();
+      const outcome = await reloading;
+      const body = outcome.body as { reloaded: boolean; udpRebound?: boolean };
+      expect({
+        claimedWithoutRebind: body.reloaded && body.udpRebound !== true,
+        old: await udpPortFree(r.ports.udp, "127.0.0.1"),
+        moved: await udpPortFree(moved, "127.0.0.1"),
+      }).toStrictEqual({ claimedWithoutRebind: false, old: true, moved: true });
+    },
+  );
+});
+
+describe("reload from an empty file (reference §14.4)", () => {
+  test("a file caught truncated mid-write is refused and the running config kept", async () => {
+    const r = await start({ userEvents: { excludeUser: [{ directory: "LAB", userId: "anna" }] } });
+    r.dir.write("config.yaml", "");
+    const outcome = await reload(r);
+    expect({ status: outcome.status, udp: r.service.udpAddress }).toStrictEqual({
+      status: 422,
+      udp: `127.0.0.1:${r.ports.udp}`,
+    });
+  });
+});
