@@ -1,7 +1,7 @@
 import { isMapping } from "./raw.ts";
 
 /**
- * Changes that only take effect after a restart: spec §14.4's api.host, api.port and outbox.path,
+ * Changes that only take effect after a restart: reference §14.4's api.host, api.port and outbox.path,
  * plus the outbox bounds and the logger, which are created once at start.
  */
 export const RESTART_PATHS = [
@@ -38,7 +38,7 @@ function collect(a: unknown, b: unknown, path: string, out: string[]): void {
   }
 }
 
-/** The shortest YAML paths whose values differ between two configs; a list counts as one value (spec §14.4). */
+/** The shortest YAML paths whose values differ between two configs; a list counts as one value (reference §14.4). */
 export function diffConfig(a: unknown, b: unknown): string[] {
   const out: string[] = [];
   collect(a, b, "", out);

@@ -2,9 +2,9 @@ import { isIP } from "node:net";
 import * as v from "valibot";
 
 // Small schema builders shared by the config schema, each with a one-line error message that
-// names what was expected (spec §14.1: "config error: <path>: <problem>").
+// names what was expected (reference §14.1: "config error: <path>: <problem>").
 
-/** True when `s` has a C0 control character or DEL, which config values must not contain (spec §10.3). */
+/** True when `s` has a C0 control character or DEL, which config values must not contain (reference §10.3). */
 function hasControlChar(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

@@ -133,7 +133,7 @@ function fileKind(stat: Stats): string {
   return "not a file";
 }
 
-/** Reads, parses and validates a config file (spec §14.1); relative paths resolve against its directory. */
+/** Reads, parses and validates a config file (reference §14.1); relative paths resolve against its directory. */
 export async function loadConfigFile(path: string): Promise<LoadResult> {
   const file = resolve(path);
   const read = await readConfigText(file);
@@ -144,7 +144,7 @@ export async function loadConfigFile(path: string): Promise<LoadResult> {
   return text.replace(/^\uFEFF/, "").trim() === "" ? { ...result, file, empty: true } : { ...result, file };
 }
 
-/** The embedded default used without `-c` (spec §14.1): UDP 0.0.0.0:9997, API 127.0.0.1:9995, no destinations. */
+/** The embedded default used without `-c` (reference §14.1): UDP 0.0.0.0:9997, API 127.0.0.1:9995, no destinations. */
 export function defaultConfig(): Config {
   const result = validateConfig({}, { baseDir: process.cwd() });
   if (!result.ok)

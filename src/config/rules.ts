@@ -58,9 +58,9 @@ function unreadable(path: string): string | undefined {
 }
 
 /**
- * The rules that depend on which features are active and read the disk or the API address (spec
- * §14.1, §14.2, §13): readable certificate files and the API token rule. Required values are checked
- * by {@link activateFeatures}. Expects {@link resolvePaths} to have run.
+ * The rules that depend on which features are active and read the disk or the API address (reference
+ * §14.1, §14.2, §13): readable certificate files and the API token rule. Required values are checked by
+ * {@link activateFeatures}. Expects {@link resolvePaths} to have run.
  */
 export function checkActive(config: FileConfig, features: ActiveFeatures): ConfigIssue[] {
   const errors: ConfigIssue[] = [];

@@ -2,9 +2,9 @@ import * as v from "valibot";
 import { LOG_LEVELS } from "../log.ts";
 import { bool, host, int, obj, oneOf, port, scalar, section, sectionKeys, str, timerMs } from "./fields.ts";
 
-/** The `sense-events` section: the project's own keys (spec §14.3). */
+/** The `sense-events` section: the project's own keys (reference §14.3). */
 export const SenseEventsSchema = section({
-  /** HTTP API (spec §13). */
+  /** HTTP API (reference §13). */
   api: section({
     /** Serve the HTTP API. @default true */
     enable: v.optional(bool(), true),
@@ -49,7 +49,7 @@ export const SenseEventsSchema = section({
     /** Requested `SO_RCVBUF` in bytes. @default 8388608 */
     receiveBufferBytes: v.optional(int(1, 2_147_483_647), 8388608),
   }),
-  /** Per-destination outbox (spec §9). */
+  /** Per-destination outbox (reference §9). */
   outbox: section({
     /** sqlite spool file, relative to the config file; `""` disables the spool. @default "sense-events-outbox.sqlite" */
     path: v.optional(str(), "sense-events-outbox.sqlite"),
@@ -60,7 +60,7 @@ export const SenseEventsSchema = section({
     /** Flush time at shutdown in ms. @default 5000 */
     shutdownTimeoutMs: v.optional(timerMs(0), 5000),
   }),
-  /** Logging (spec §16). */
+  /** Logging (reference §16). */
   log: section({
     /** Most verbose level written. @default `Butler-SOS.logLevel`, else "info" */
     level: v.optional(oneOf(LOG_LEVELS)),

@@ -1,7 +1,7 @@
 import type { DeliverableEvent } from "../events/event.ts";
 
 /**
- * Outcome of one delivery attempt of a batch (spec §9 result classes).
+ * Outcome of one delivery attempt of a batch (reference §9 result classes).
  * - `ok`: every item delivered.
  * - `retry`: network error, timeout, 5xx, 408, 429; keep and back off (honour `retryAfterMs`).
  * - `blocked`: 401/403/404 or MQTT auth refusal; keep and back off, state `blocked`.

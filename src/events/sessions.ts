@@ -1,6 +1,6 @@
 import type { UserEvent } from "./event.ts";
 
-/** One active session as `GET /api/sessions` shows it (spec §13). */
+/** One active session as `GET /api/sessions` shows it (reference §13). */
 export interface SessionView {
   host: string;
   userDirectory: string;
@@ -42,7 +42,7 @@ export interface SessionPage {
   next: string | null;
 }
 
-/** The active-sessions tracker (spec §7), bounded in count and bytes (reference §7, issue 9). */
+/** The active-sessions tracker (reference §7), bounded in count and bytes (reference §7, issue 9). */
 export interface SessionTracker {
   /** Applies one accepted event. */
   update(event: UserEvent): void;
@@ -110,7 +110,7 @@ interface CachedKey {
   key: string;
 }
 
-/** Creates the session tracker of spec §7, keyed by host plus lower-cased userDirectory and userId. */
+/** Creates the session tracker of reference §7, keyed by host plus lower-cased userDirectory and userId. */
 export function createSessionTracker(options: SessionTrackerOptions): SessionTracker {
   const now = options.now ?? Date.now;
   let idleMs = options.idleTimeoutMinutes * 60_000;

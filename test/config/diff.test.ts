@@ -14,7 +14,7 @@ describe("diffConfig", () => {
     expect(diffConfig(defaultConfig(), defaultConfig())).toStrictEqual([]);
   });
 
-  test("a changed list is one path, however many items changed (§14.4 example)", () => {
+  test("a changed list is one path, however many items changed (reference §14.4 example)", () => {
     const before = load(
       "Butler-SOS:\n  userEvents:\n    excludeUser:\n      - {directory: LAB, userId: a}\n",
     );

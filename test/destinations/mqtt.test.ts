@@ -12,7 +12,7 @@ import { createTestPki, type TestPki } from "../support/tls.ts";
 
 const E2 = e2Deliverable();
 
-/** The §17 E2 MQTT payload, byte for byte. */
+/** The reference §17 E2 MQTT payload, byte for byte. */
 const E2_PAYLOAD = `{"messageType":"qseow-proxy-connection","host":"pro2-win1","command":"Open connection","userDir":"LAB","userId":"goran","origin":"AppAccess","context":"/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69?reloaduri=https://sense.lab/sense/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69","message":"App connection Opened for session 'c8b1a0f2'; UserAgent: '${UA.CHROME}'","tags":{"qs_env":"dev","env2":"a b,c=d"},"appId":"a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69","appName":"Sales analysis","uaBrowserName":"Chrome","uaBrowserMajorVersion":"119","uaOsName":"Windows","uaOsVersion":"10","receivedAt":"2024-11-20T08:15:42.123Z"}`;
 
 const TOPICS = {
@@ -195,7 +195,7 @@ describe("against a real mosquitto", () => {
   });
   afterAll(() => broker.close());
 
-  test("publishes E2's §17 payload to the everything topic and the connection open topic", async () => {
+  test("publishes E2's reference §17 payload to the everything topic and the connection open topic", async () => {
     const sub = await subscriber(broker);
     const dest = destination(broker);
     expect(await dest.send(dest.serialize(E2))).toStrictEqual({ kind: "ok" });

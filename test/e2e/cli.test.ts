@@ -71,7 +71,7 @@ describe("exit codes", () => {
     expect(result.stderr).toStartWith("config error: ");
   });
 
-  test("a non-loopback API host without a token exits 78 with the §13 message", async () => {
+  test("a non-loopback API host without a token exits 78 with the reference §13 message", async () => {
     const file = dir.write("open-api.yaml", { "sense-events": { api: { host: "0.0.0.0" } } });
     const result = await runToEnd([BUN, MAIN, "-c", file]);
     expect({ code: result.code, stderr: result.stderr }).toStrictEqual({

@@ -111,7 +111,7 @@ const zeroCounters = {
   rejected: { unknown_type: 0, malformed: 0 },
 };
 
-describe("ingest limits (§18 items 26–27)", () => {
+describe("ingest limits (reference §18 items 26–27)", () => {
   test.each([
     ["127.0.0.1", { accepted: 1, dropped: 0 }],
     ["10.1.2.0/24", { accepted: 0, dropped: 1 }],
@@ -182,7 +182,7 @@ describe("rate limit across a reload", () => {
 });
 
 describe("UDP binding and stats", () => {
-  test("bound on :: an IPv4 sender is shown as IPv4 (§18 item 23)", async () => {
+  test("bound on :: an IPv4 sender is shown as IPv4 (reference §18 item 23)", async () => {
     const r = await start({}, { udpHost: "::" });
     await sendAndCount(r, [startSession("anna")]);
     const { events } = await getJson(`${r.apiUrl}/api/events`);
@@ -192,7 +192,7 @@ describe("UDP binding and stats", () => {
     });
   });
 
-  test("stats report the requested and effective receive buffer and the kernel counter (§18 item 24)", async () => {
+  test("stats report the requested and effective receive buffer and the kernel counter (reference §18 item 24)", async () => {
     const r = await start({ senseEvents: { udp: { receiveBufferBytes: 262144 } } });
     const { udp } = await getJson(`${r.apiUrl}/api/stats`);
     expect({
@@ -210,7 +210,7 @@ describe("UDP binding and stats", () => {
     });
   });
 
-  test("/health is 200 ok while UDP listens (§18 item 55)", async () => {
+  test("/health is 200 ok while UDP listens (reference §18 item 55)", async () => {
     const r = await start();
     const { status, body } = await fetchJson(`${r.apiUrl}/health`);
     expect({ status, body: { ...body, uptimeSeconds: 0 } }).toStrictEqual({
@@ -243,7 +243,7 @@ describe("UDP binding and stats", () => {
   });
 });
 
-describe("reload (§18 items 61–62)", () => {
+describe("reload (reference §18 items 61–62)", () => {
   test("an excludeUser change is applied, listed, and keeps stored events", async () => {
     const r = await start();
     await sendAndCount(r, [startSession("anna")]);
@@ -523,7 +523,7 @@ describe("startup failures", () => {
   });
 });
 
-describe("shutdown (§9)", () => {
+describe("shutdown (reference §9)", () => {
   test("close() ends SSE streams and frees the UDP and API ports", async () => {
     const r = await start();
     const response = await fetch(`${r.apiUrl}/api/events/stream`);
