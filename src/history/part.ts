@@ -1,6 +1,9 @@
 import type { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Config } from "../config/schema.ts";
 import type { Destination } from "../destinations/destination.ts";
+import { type FileLock, lockFile } from "../destinations/file-lock.ts";
 import type { EventRing } from "../events/ring.ts";
 import type { SessionTracker } from "../events/sessions.ts";
 import type { Logger } from "../log.ts";
@@ -63,12 +66,21 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
   let config = options.config["sense-events"];
   const path = config.history.path;
   if (!config.history.enable || path === "") return null;
+  // One writer per file (reference §19): `<path>.lock`, so readers such as `history export` are not blocked.
+  let lock: FileLock;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    lock = lockFile(path);
+  } catch (error) {
+    throw new Error(`[history] ${(error as Error).message}`, { cause: error });
+  }
   let db: Database;
   let writer: HistoryWriter;
   try {
     db = openHistoryWriter(path);
     writer = createHistoryWriter(db, config.sessions.idleTimeoutMinutes);
   } catch (error) {
+    lock.release();
     throw new Error(`[history] cannot open ${path}: ${(error as Error).message}`, { cause: error });
   }
   const reader = openHistoryReader(path);
@@ -201,6 +213,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
       }
       queries.close();
       db.close();
+      lock.release();
     },
   };
 }
