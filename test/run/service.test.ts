@@ -339,6 +339,26 @@ describe("reload (reference §18 items 61–62)", () => {
     expect((await fetch(`${r.apiUrl}/health`)).status).toBe(200);
   });
 
+  test("a history path change waits for a restart: /api/config keeps showing the file in use", async () => {
+    const r = await start();
+    const before = (await getJson(`${r.apiUrl}/api/config`)) as { "sense-events": { history: unknown } };
+    rewrite(r, r.ports, { senseEvents: { history: { path: "elsewhere.sqlite" } } });
+    const outcome = await reload(r);
+    const after = (await getJson(`${r.apiUrl}/api/config`)) as { "sense-events": { history: unknown } };
+    expect({ outcome, history: after["sense-events"].history }).toStrictEqual({
+      outcome: {
+        status: 200,
+        body: {
+          reloaded: true,
+          changed: ["sense-events.history.path"],
+          udpRebound: false,
+          restartRequired: ["sense-events.history.path"],
+        },
+      },
+      history: before["sense-events"].history,
+    });
+  });
+
   test("an invalid file is refused with 422 and the old config stays in force", async () => {
     const r = await start({ userEvents: { excludeUser: [{ directory: "LAB", userId: "anna" }] } });
     rewrite(r, { udp: r.ports.udp, api: r.ports.api }, { udpServerConfig: { maxMessageSize: 0 } });
