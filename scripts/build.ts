@@ -119,7 +119,7 @@ export function formatSums(sums: { file: string; sha256: string }[]): string {
   return sums.map((s) => `${s.sha256}  ${s.file}\n`).join("");
 }
 
-/** Throws unless the installed ua-parser-js is 1.x (2.x is AGPL, spec §4.3). */
+/** Throws unless the installed ua-parser-js is 1.x (2.x is AGPL, reference §4.3). */
 export async function checkUaParserLicence(root = ROOT): Promise<void> {
   const pkg = (await Bun.file(join(root, "node_modules/ua-parser-js/package.json")).json()) as {
     version: string;

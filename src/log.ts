@@ -1,4 +1,4 @@
-/** Log levels, most severe first (Butler SOS's names, spec §16). */
+/** Log levels, most severe first (Butler SOS's names, reference §16). */
 export const LOG_LEVELS = ["error", "warn", "info", "verbose", "debug", "silly"] as const;
 
 /** One of the Butler SOS log levels. */
@@ -22,7 +22,7 @@ export interface LoggerOptions {
   now?: () => Date;
 }
 
-/** Creates a logger writing one line per entry (spec §16). */
+/** Creates a logger writing one line per entry (reference §16). */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = LOG_LEVELS.indexOf(options.level ?? "info");
   const format = options.format ?? "text";

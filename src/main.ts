@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /**
- * sense-events entry point: parses the command line and runs one command (spec §15).
+ * sense-events entry point: parses the command line and runs one command (reference §15).
  * Wiring of the receiver itself lives in src/run/service.ts.
  */
 import { appenderXml } from "./cli/appender-xml.ts";

@@ -2,10 +2,10 @@ import type { DropCounts } from "./destinations/lane-queue.ts";
 import type { EventSource } from "./events/event.ts";
 import type { HistoryStats } from "./history/part.ts";
 
-/** Destination states (spec §9). */
+/** Destination states (reference §9). */
 export type DestinationState = "up" | "retrying" | "blocked" | "disabled";
 
-/** Per-destination figures shown in /health, /api/stats and /metrics (spec §13). */
+/** Per-destination figures shown in /health, /api/stats and /metrics (reference §13). */
 export interface DestinationStats {
   state: DestinationState;
   /** `spool` is what is committed on disk; `memory` includes items waiting for their spool transaction. */
@@ -19,7 +19,7 @@ export interface DestinationStats {
   lastSuccessAt: string | null;
 }
 
-/** Datagram counters kept by the ingest pipeline (spec §2); mutated in place on the hot path. */
+/** Datagram counters kept by the ingest pipeline (reference §2); mutated in place on the hot path. */
 export interface DatagramCounters {
   received: number;
   accepted: number;
@@ -45,7 +45,7 @@ export function createDatagramCounters(): DatagramCounters {
   };
 }
 
-/** The `/api/stats` body (spec §13), also the source of `/metrics`. */
+/** The `/api/stats` body (reference §13), also the source of `/metrics`. */
 export interface StatsSnapshot {
   uptimeSeconds: number;
   datagrams: Omit<DatagramCounters, "acceptedBySource">;
@@ -54,6 +54,7 @@ export interface StatsSnapshot {
   udp: {
     address: string | null;
     receiveBufferRequested: number;
+    /** The usable receive buffer in bytes, comparable with the request (Linux reports it doubled; halved here). */
     receiveBufferEffective: number | null;
     kernelRcvbufErrors: number | null;
     kernelRcvbufErrorsSinceStart: number | null;

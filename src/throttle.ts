@@ -1,5 +1,5 @@
 /**
- * A fixed log-throttling window (spec §3.6, §8.3, §8.4): the first hit in a window is reported,
+ * A fixed log-throttling window (reference §3.6, §8.3, §8.4): the first hit in a window is reported,
  * the rest are counted. A new window starts at the first hit after the previous one expired,
  * as Butler SOS 15 does.
  */

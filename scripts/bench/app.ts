@@ -1,5 +1,5 @@
 /**
- * Runs sense-events for scripts/bench.ts: writes a Butler SOS-layout config (spec §14) on free loopback
+ * Runs sense-events for scripts/bench.ts: writes a Butler SOS-layout config (reference §14) on free loopback
  * ports, starts the compiled binary (or `bun src/main.ts`), waits for `/health` 200 and reads `/api/stats`
  * and `/proc/<pid>/status`.
  */
@@ -31,7 +31,7 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** The parts of `/api/stats` (spec §13) the bench reads. */
+/** The parts of `/api/stats` (reference §13) the bench reads. */
 export interface AppStats {
   datagrams: { received: number; accepted: number };
   events: { stored: number; capacity: number };
@@ -48,7 +48,7 @@ export async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-/** Renders the YAML config (spec §14.2, §14.3). */
+/** Renders the YAML config (reference §14.2, §14.3). */
 export function configYaml(c: AppConfig, udpPort: number, apiPort: number, outbox: string): string {
   const influx = c.influx;
   const mqtt = c.mqtt;

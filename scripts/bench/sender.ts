@@ -39,7 +39,7 @@ export function buildCSender(): boolean {
 
 /**
  * Writes `count` datagrams from `make(i)` to a newline-separated file under .cache/ and returns its path
- * (datagrams never contain a newline: spec §3.1 strips control characters before anything else).
+ * (datagrams never contain a newline: reference §3.1 strips control characters before anything else).
  */
 export function writeDatagramFile(
   name: string,

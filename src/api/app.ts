@@ -18,13 +18,13 @@ interface BunServer {
   timeout(request: Request, seconds: number): void;
 }
 
-/** Result of a config reload as `POST /api/config/reload` returns it (spec §14.4). */
+/** Result of a config reload as `POST /api/config/reload` returns it (reference §14.4). */
 export interface ReloadOutcome {
   status: 200 | 409 | 422;
   body: unknown;
 }
 
-/** What `/health` reports about the receiver (spec §13). */
+/** What `/health` reports about the receiver (reference §13). */
 export interface HealthState {
   listening: boolean;
   address: string | null;
@@ -68,7 +68,7 @@ export interface Api {
   closeStreams(): void;
 }
 
-/** Creates the Hono app of spec §13. */
+/** Creates the Hono app of reference §13. */
 export function createApi(deps: ApiDeps): Api {
   const now = deps.now ?? Date.now;
   const streams = createEventStreams({ ring: deps.ring, ...deps.sse });

@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 
 const sha256 = (value: string): Buffer => createHash("sha256").update(value).digest();
 
-/** Returns whether `given` equals `expected`, in time independent of where they differ (spec §13). */
+/** Returns whether `given` equals `expected`, in time independent of where they differ (reference §13). */
 function tokenMatches(given: string, expected: string): boolean {
   // Hashing first gives equal-length inputs, so the comparison leaks neither content nor length.
   return timingSafeEqual(sha256(given), sha256(expected));

@@ -18,7 +18,7 @@ function family(name: string, type: "counter" | "gauge", help: string, samples: 
 const byKey = (label: string, values: Record<string, number>): Sample[] =>
   Object.entries(values).map(([key, value]) => [{ [label]: key }, value]);
 
-/** Renders the stats snapshot in Prometheus text format 0.0.4 (spec §13 `/metrics`). */
+/** Renders the stats snapshot in Prometheus text format 0.0.4 (reference §13 `/metrics`). */
 export function renderMetrics(stats: StatsSnapshot): string {
   const d = stats.datagrams;
   const dests = Object.entries(stats.destinations);

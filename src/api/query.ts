@@ -59,7 +59,7 @@ const filters = {
   until: v.optional(timestamp("until")),
 };
 
-/** Query of `GET /api/events` (spec §13); unknown parameters are ignored. */
+/** Query of `GET /api/events` (reference §13); unknown parameters are ignored. */
 export const EventsQuerySchema = v.object({
   ...filters,
   limit: v.optional(integer("limit", 1, 10_000)),

@@ -1,7 +1,7 @@
 import type { UserEvent } from "../events/event.ts";
 import { type EventMatcher, type EventRing, matchesEvent } from "../events/ring.ts";
 
-/** Options for {@link createEventStreams}; the limits are spec §13 values unless a test lowers them. */
+/** Options for {@link createEventStreams}; the limits are reference §13 values unless a test lowers them. */
 export interface EventStreamsOptions {
   ring: EventRing;
   /** Most concurrent streams; the next one gets 503. @default 100 */
@@ -47,7 +47,7 @@ const frame = (event: UserEvent): string =>
   `id: ${event.id}\nevent: user-event\ndata: ${JSON.stringify(event)}\n\n`;
 
 /**
- * Creates the SSE fan-out of spec §13. Streams are pull-based: a frame is handed to the response only
+ * Creates the SSE fan-out of reference §13. Streams are pull-based: a frame is handed to the response only
  * when it asks for one, which Bun does once the socket has taken the previous one. Everything else waits
  * in `pending`, whose length is how far the client is behind.
  */

@@ -12,7 +12,7 @@ export function escapeXmlAttribute(text: string): string {
 }
 
 /**
- * Returns the Log4Net `LocalLogConfig.xml` for the Qlik Sense Proxy (spec §15): session and connection
+ * Returns the Log4Net `LocalLogConfig.xml` for the Qlik Sense Proxy (reference §15): session and connection
  * appenders sending format (a) datagrams to the target. Byte-stable: the same target always gives the same text.
  */
 export function appenderXml(target: AppenderTarget): string {

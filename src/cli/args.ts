@@ -1,7 +1,7 @@
 import { isIPv6 } from "node:net";
 import { parseServiceArgs, type ServiceArgs } from "../service/args.ts";
 
-/** Process exit codes (spec §15); 78 is EX_CONFIG from sysexits.h. */
+/** Process exit codes (reference §15); 78 is EX_CONFIG from sysexits.h. */
 export const EXIT = { ok: 0, runtime: 1, usage: 2, config: 78 } as const;
 
 /** A successfully parsed command line, one variant per command. */

@@ -15,7 +15,7 @@ export interface CheckConfigIo {
 }
 
 /**
- * `sense-events check-config -c FILE` (spec §15): prints each error and returns 78, or prints the
+ * `sense-events check-config -c FILE` (reference §15): prints each error and returns 78, or prints the
  * warnings and a one-line feature summary and returns 0. Checks the allow-list exactly as the
  * receiver does at startup, and warns when it fails closed.
  */

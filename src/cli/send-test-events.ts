@@ -17,7 +17,7 @@ export type SendTestEventsOptions = {
   sleep?: (ms: number) => Promise<unknown>;
 };
 
-/** The four user agents of spec §4.3, used in turn by consecutive simulated sessions. */
+/** The four user agents of reference §4.3, used in turn by consecutive simulated sessions. */
 export const TEST_USER_AGENTS = [
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36",
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36 Edg/119.0.2151.72",

@@ -1,9 +1,9 @@
 import * as v from "valibot";
-import { bool, host, int, list, obj, oneOf, port, scalar, section, str } from "./fields.ts";
+import { bool, host, int, list, obj, oneOf, port, scalar, section, str, timerMs } from "./fields.ts";
 import { PostToSchema } from "./mqtt-topics.ts";
 import { TagListSchema } from "./tags.ts";
 
-// The `Butler-SOS` section: only the keys of spec §14.2 are read; other keys are ignored.
+// The `Butler-SOS` section: only the keys of reference §14.2 are read; other keys are ignored.
 
 const excludeUserEntry = obj({
   /** User directory, matched case-insensitively. */
@@ -30,13 +30,13 @@ const udpServerConfig = section({
   enableSourceValidation: v.optional(bool(), false),
   /** IPv4/IPv6 literals, CIDR ranges or hostnames. @default [] */
   allowedSources: v.optional(list(str()), []),
-  /** Ingest metrics written to InfluxDB (spec §10.6). */
+  /** Ingest metrics written to InfluxDB (reference §10.6). */
   queueMetrics: section({
     influxdb: section({
       /** Write ingest metrics. @default false */
       enable: v.optional(bool(), false),
       /** Interval in ms. @default 20000 */
-      writeFrequency: v.optional(int(1000), 20000),
+      writeFrequency: v.optional(timerMs(1000), 20000),
       /** Measurement name. @default "user_events_queue" */
       measurementName: v.optional(str(), "user_events_queue"),
       /** Static tags. @default [] */
@@ -129,7 +129,7 @@ const influxdbConfig = section({
     /** API token; required for v3. */
     token: v.optional(scalar()),
     /** Write timeout in ms. @default 10000 */
-    writeTimeout: v.optional(int(1), 10000),
+    writeTimeout: v.optional(timerMs(1), 10000),
     /** Retention (informational). */
     retentionDuration: v.optional(scalar()),
     /** Description (informational). */
@@ -211,26 +211,26 @@ const newRelicAccount = obj({
 
 /** The `Butler-SOS` section (Butler SOS v14/v15 layout). */
 export const ButlerSosSchema = section({
-  /** User events (spec §3–§8). */
+  /** User events (reference §3–§8). */
   userEvents,
-  /** InfluxDB connection (spec §10.1). */
+  /** InfluxDB connection (reference §10.1). */
   influxdbConfig,
-  /** MQTT connection (spec §11). */
+  /** MQTT connection (reference §11). */
   mqttConfig,
-  /** New Relic event API (spec §12). */
+  /** New Relic event API (reference §12). */
   newRelic,
   /** Credentials for third-party tools. */
   thirdPartyToolsCredentials: section({
     /** New Relic accounts. @default [] */
     newRelic: v.optional(list(newRelicAccount), []),
   }),
-  /** Event counts (spec §10.5). */
+  /** Event counts (reference §10.5). */
   qlikSenseEvents: section({
     influxdb: section({
       /** Write event counts. @default false */
       enable: v.optional(bool(), false),
       /** Interval in ms. @default 20000 */
-      writeFrequency: v.optional(int(1000), 20000),
+      writeFrequency: v.optional(timerMs(1000), 20000),
     }),
     eventCount: section({
       /** Count events. @default false */
@@ -243,12 +243,12 @@ export const ButlerSosSchema = section({
       }),
     }),
   }),
-  /** App name lookup (spec §4.2). */
+  /** App name lookup (reference §4.2). */
   appNames: section({
     /** Look up app names in the QRS. @default false */
     enableAppNameExtract: v.optional(bool(), false),
     /** Refresh interval in ms. @default 60000 */
-    extractInterval: v.optional(int(10000), 60000),
+    extractInterval: v.optional(timerMs(10000), 60000),
     /** Sense server queried on port 4242; required when app names are active. */
     hostIP: v.optional(host()),
   }),

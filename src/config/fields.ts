@@ -2,9 +2,9 @@ import { isIP } from "node:net";
 import * as v from "valibot";
 
 // Small schema builders shared by the config schema, each with a one-line error message that
-// names what was expected (spec §14.1: "config error: <path>: <problem>").
+// names what was expected (reference §14.1: "config error: <path>: <problem>").
 
-/** True when `s` has a C0 control character or DEL, which config values must not contain (spec §10.3). */
+/** True when `s` has a C0 control character or DEL, which config values must not contain (reference §10.3). */
 function hasControlChar(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -54,6 +54,9 @@ export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => {
   const message = (i: Issue) => `must be an integer ${range} (got ${i.received})`;
   return v.pipe(v.number(message), v.integer(message), v.minValue(min, message), v.maxValue(max, message));
 };
+
+/** A delay in ms for a JavaScript timer: above 2^31-1 the runtime would fire it after 1 ms instead. */
+export const timerMs = (min: number) => int(min, 2_147_483_647);
 
 /** A TCP/UDP port, 1–65535. */
 export const port = () => int(1, 65535);

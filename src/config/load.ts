@@ -11,7 +11,14 @@ export type { ConfigIssue } from "./validate.ts";
 
 /** A loaded config with its warnings, or the problems that stop it from loading. */
 export type LoadResult =
-  | { ok: true; config: Config; warnings: string[]; file: string }
+  | {
+      ok: true;
+      config: Config;
+      warnings: string[];
+      file: string;
+      /** The file had no content, so the config is the defaults (a reload refuses it). */
+      empty?: boolean;
+    }
   | { ok: false; errors: ConfigIssue[] };
 
 /** Largest config file read (reference §14.1): a bigger file is refused before it is parsed. */
@@ -102,7 +109,7 @@ async function readConfigText(file: string): Promise<{ text: string } | { error:
       if (bytesRead === 0) break;
       length += bytesRead;
     }
-    if (length > MAX_CONFIG_BYTES) return { error: tooLarge(length) };
+    if (length > MAX_CONFIG_BYTES) return { error: tooLarge(length, true) };
     return { text: buffer.toString("utf8", 0, length) };
   } catch (error) {
     return {
@@ -113,8 +120,12 @@ async function readConfigText(file: string): Promise<{ text: string } | { error:
   }
 }
 
-const tooLarge = (bytes: number): string =>
-  `file too large: ${bytes > MAX_CONFIG_BYTES + 1 ? bytes : "over"} bytes, the limit is ${MAX_CONFIG_BYTES} (4 MiB)`;
+/**
+ * The error for a file over the limit: `bytes` is the size from stat, or (`grew`) a lower bound from a
+ * read that found more than stat said.
+ */
+const tooLarge = (bytes: number, grew = false): string =>
+  `file too large: ${grew ? `over ${MAX_CONFIG_BYTES}` : bytes} bytes, the limit is ${MAX_CONFIG_BYTES} (4 MiB)`;
 
 /** What a non-regular file is, for the error message. */
 function fileKind(stat: Stats): string {
@@ -126,17 +137,18 @@ function fileKind(stat: Stats): string {
   return "not a file";
 }
 
-/** Reads, parses and validates a config file (spec §14.1); relative paths resolve against its directory. */
+/** Reads, parses and validates a config file (reference §14.1); relative paths resolve against its directory. */
 export async function loadConfigFile(path: string): Promise<LoadResult> {
   const file = resolve(path);
   const read = await readConfigText(file);
   if ("error" in read) return { ok: false, errors: [{ path, message: read.error }] };
   const text = read.text;
   const result = parseConfigText(text.replace(/^\uFEFF/, ""), { file: path, baseDir: dirname(file) });
-  return result.ok ? { ...result, file } : result;
+  if (!result.ok) return result;
+  return text.replace(/^\uFEFF/, "").trim() === "" ? { ...result, file, empty: true } : { ...result, file };
 }
 
-/** The embedded default used without `-c` (spec §14.1): UDP 0.0.0.0:9997, API 127.0.0.1:9995, no destinations. */
+/** The embedded default used without `-c` (reference §14.1): UDP 0.0.0.0:9997, API 127.0.0.1:9995, no destinations. */
 export function defaultConfig(): Config {
   const result = validateConfig({}, { baseDir: process.cwd() });
   if (!result.ok)

@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { bool, obj, str } from "./fields.ts";
 
-/** The five `sendToMQTT.postTo` keys and their default topics (spec §11). */
+/** The five `sendToMQTT.postTo` keys and their default topics (reference §11). */
 const DEFAULT_TOPICS = {
   everythingTopic: "qliksense/userevent",
   sessionStartTopic: "qliksense/userevent/session/start",

@@ -36,7 +36,7 @@ export function deleteAt(value: unknown, path: RawPath): boolean {
 
 /**
  * Deep copy without `null` mapping values, so an empty YAML key (`excludeUser:` with only comments
- * below it) gets its default, e.g. `[]` for a list (spec §14.1). `null` list items are kept.
+ * below it) gets its default, e.g. `[]` for a list (reference §14.1). `null` list items are kept.
  */
 export function withoutNulls(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutNulls);

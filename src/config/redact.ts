@@ -1,6 +1,6 @@
 import { isMapping } from "./raw.ts";
 
-/** Keys whose values are secrets (spec §13 `/api/config`), matched case-insensitively anywhere in the key. */
+/** Keys whose values are secrets (reference §13 `/api/config`), matched case-insensitively anywhere in the key. */
 const SECRET_KEY = /password|token|apikey|secret|passphrase/i;
 
 /** Shown in place of a secret. */
@@ -25,7 +25,7 @@ function redact(value: unknown, path: readonly string[]): unknown {
   return out;
 }
 
-/** A deep copy of the config with secrets shown as `"***"`, for `/api/config` (spec §13). */
+/** A deep copy of the config with secrets shown as `"***"`, for `/api/config` (reference §13). */
 export function redactConfig(config: unknown): unknown {
   return redact(config, []);
 }

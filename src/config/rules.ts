@@ -36,7 +36,7 @@ export function resolvePaths(config: FileConfig, baseDir: string): FileConfig {
   };
 }
 
-/** True for `localhost`, 127.0.0.0/8 and ::1 (spec §13). */
+/** True for `localhost`, 127.0.0.0/8, `::1` and IPv4-mapped loopback addresses (reference §13). */
 export function isLoopback(host: string): boolean {
   const h = host.toLowerCase().replace(/\.$/, "");
   if (h === "localhost") return true;
@@ -58,9 +58,9 @@ function unreadable(path: string): string | undefined {
 }
 
 /**
- * The rules that depend on which features are active and read the disk or the API address (spec
- * §14.1, §14.2, §13): readable certificate files and the API token rule. Required values are checked
- * by {@link activateFeatures}. Expects {@link resolvePaths} to have run.
+ * The rules that depend on which features are active and read the disk or the API address (reference
+ * §14.1, §14.2, §13): readable certificate files and the API token rule. Required values are checked by
+ * {@link activateFeatures}. Expects {@link resolvePaths} to have run.
  */
 export function checkActive(config: FileConfig, features: ActiveFeatures): ConfigIssue[] {
   const errors: ConfigIssue[] = [];

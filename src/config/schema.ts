@@ -8,7 +8,7 @@ export type { PostTo } from "./mqtt-topics.ts";
 export type { Tag } from "./tags.ts";
 
 /**
- * The whole config file: `Butler-SOS` (Butler SOS layout, spec §14.2) and `sense-events` (spec §14.3).
+ * The whole config file: `Butler-SOS` (Butler SOS layout, reference §14.2) and `sense-events` (reference §14.3).
  * Other top-level keys are ignored. `sense-events.log.level` falls back to `Butler-SOS.logLevel`.
  * Validation uses it with a `Butler-SOS` schema built for the features in use (config/feature-schema.ts).
  */

@@ -1,10 +1,10 @@
 import * as v from "valibot";
 import { LOG_LEVELS } from "../log.ts";
-import { bool, host, int, obj, oneOf, port, scalar, section, sectionKeys, str } from "./fields.ts";
+import { bool, host, int, obj, oneOf, port, scalar, section, sectionKeys, str, timerMs } from "./fields.ts";
 
-/** The `sense-events` section: the project's own keys (spec §14.3). */
+/** The `sense-events` section: the project's own keys (reference §14.3). */
 export const SenseEventsSchema = section({
-  /** HTTP API (spec §13). */
+  /** HTTP API (reference §13). */
   api: section({
     /** Serve the HTTP API. @default true */
     enable: v.optional(bool(), true),
@@ -47,9 +47,9 @@ export const SenseEventsSchema = section({
   /** UDP socket. */
   udp: section({
     /** Requested `SO_RCVBUF` in bytes. @default 8388608 */
-    receiveBufferBytes: v.optional(int(1), 8388608),
+    receiveBufferBytes: v.optional(int(1, 2_147_483_647), 8388608),
   }),
-  /** Per-destination outbox (spec §9). */
+  /** Per-destination outbox (reference §9). */
   outbox: section({
     /** sqlite spool file, relative to the config file; `""` disables the spool. @default "sense-events-outbox.sqlite" */
     path: v.optional(str(), "sense-events-outbox.sqlite"),
@@ -58,9 +58,9 @@ export const SenseEventsSchema = section({
     /** Payload bytes over all destinations, memory and spool. @default 268435456 */
     maxBytes: v.optional(int(1), 268435456),
     /** Flush time at shutdown in ms. @default 5000 */
-    shutdownTimeoutMs: v.optional(int(0), 5000),
+    shutdownTimeoutMs: v.optional(timerMs(0), 5000),
   }),
-  /** Logging (spec §16). */
+  /** Logging (reference §16). */
   log: section({
     /** Most verbose level written. @default `Butler-SOS.logLevel`, else "info" */
     level: v.optional(oneOf(LOG_LEVELS)),
@@ -74,7 +74,7 @@ export const SenseEventsSchema = section({
     /** Write `userFull` and `userId` as tags as well as fields (Butler SOS's schema). @default true */
     userTags: v.optional(bool(), true),
     /** Longest wait before a partial batch is sent, in ms. @default 1000 */
-    flushIntervalMs: v.optional(int(1), 1000),
+    flushIntervalMs: v.optional(timerMs(1), 1000),
     /** Use https. @default false */
     useHttps: v.optional(bool(), false),
     /** v3 write endpoint: `/api/v2/write` or `/api/v3/write_lp`. @default "v2compat" */
@@ -83,7 +83,7 @@ export const SenseEventsSchema = section({
   /** New Relic options. */
   newRelic: section({
     /** Longest wait before a partial batch is sent, in ms. @default 1000 */
-    flushIntervalMs: v.optional(int(1), 1000),
+    flushIntervalMs: v.optional(timerMs(1), 1000),
   }),
   /** Embedded event history (reference §19). */
   history: section({

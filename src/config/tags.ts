@@ -19,7 +19,7 @@ const TagEntrySchema = v.pipe(
   v.transform((entry) => ({ name: (entry.name || entry.tag) as string, value: entry.value ?? "" })),
 );
 
-/** A tag list (spec §14.1): entries without a value are dropped, so every output tag has one. */
+/** A tag list (reference §14.1): entries without a value are dropped, so every output tag has one. */
 export const TagListSchema = v.optional(
   v.pipe(
     list(TagEntrySchema),

@@ -43,7 +43,7 @@ function unknownKeyWarnings(raw: unknown): string[] {
 }
 
 /**
- * Validates a parsed YAML value (spec §14.1) in one parse: `null` values take their defaults; the
+ * Validates a parsed YAML value (reference §14.1) in one parse: `null` values take their defaults; the
  * features in use are read from the file first, and settings of the others are ignored (an invalid
  * value takes its default); a section that is present but not a mapping is always an error; relative
  * paths are resolved against `baseDir`; then the rules that depend on active features are checked.

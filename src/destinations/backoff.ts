@@ -1,7 +1,7 @@
-/** Longest exponential backoff between attempts (spec §9). */
+/** Longest exponential backoff between attempts (reference §9). */
 export const MAX_BACKOFF_MS = 60_000;
 
-/** Longest `Retry-After` honoured (spec §9). */
+/** Longest `Retry-After` honoured (reference §9). */
 export const MAX_RETRY_AFTER_MS = 300_000;
 
 /**

@@ -1,7 +1,7 @@
 import type { DeliverableEvent } from "../events/event.ts";
 
 /**
- * Outcome of one delivery attempt of a batch (spec §9 result classes).
+ * Outcome of one delivery attempt of a batch (reference §9 result classes).
  * - `ok`: every item delivered.
  * - `retry`: network error, timeout, 5xx, 408, 429; keep and back off (honour `retryAfterMs`).
  * - `blocked`: 401/403/404 or MQTT auth refusal; keep and back off, state `blocked`.
@@ -36,6 +36,8 @@ export interface Destination {
   send(items: string[]): Promise<SendResult>;
   /** Optional one-off work at start (create the database/bucket); must not throw. */
   start?(): Promise<void>;
+  /** Optional: replaced by a reload, it may end its send in flight but reports no more faults (it is closed next). */
+  retire?(): void;
   /** Release clients and sockets. */
   close(): Promise<void>;
 }

@@ -1,13 +1,13 @@
 import { retryAfterMs } from "./backoff.ts";
 import type { SendResult } from "./destination.ts";
 
-/** Most characters of an error response body kept in a result or log line (spec §9). */
+/** Most characters of an error response body kept in a result or log line (reference §9). */
 export const ERROR_BODY_CHARS = 512;
 
 /** Builds the error text of a failed response from its status and (capped, possibly empty) body. */
 export type HttpErrorText = (status: number, body: string) => string;
 
-/** Maps an HTTP status to its spec §9 result class. */
+/** Maps an HTTP status to its reference §9 result class. */
 function httpResultKind(status: number): Exclude<SendResult["kind"], "partial"> {
   if (status >= 200 && status < 300) return "ok";
   if (status === 401 || status === 403 || status === 404) return "blocked";
@@ -19,7 +19,7 @@ function httpResultKind(status: number): Exclude<SendResult["kind"], "partial"> 
 }
 
 /**
- * Classifies a response (spec §9), reading at most {@link ERROR_BODY_CHARS} of an error body and
+ * Classifies a response (reference §9), reading at most {@link ERROR_BODY_CHARS} of an error body and
  * passing a `Retry-After` (capped at 300 s) on with `retry` and `blocked`.
  */
 export async function classifyHttp(

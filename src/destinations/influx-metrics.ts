@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { DatagramCounters } from "../stats.ts";
 import { formatPoint, type InfluxVersion, mergeStaticTags, type StaticTag } from "./line-protocol.ts";
 
-/** One aggregated event count for an interval (spec §10.5). */
+/** One aggregated event count for an interval (reference §10.5). */
 export interface EventCount {
   source: string;
   host: string;
@@ -11,7 +11,7 @@ export interface EventCount {
   count: number;
 }
 
-/** Counts events per (source, host, origin) between flushes (spec §10.5). */
+/** Counts events per (source, host, origin) between flushes (reference §10.5). */
 export interface EventCounter {
   /** Counts one event; the caller passes `Unknown`, `Unknown`, `Unknown` for a rejection. */
   add(source: string, host: string, origin: string): void;
@@ -60,7 +60,7 @@ export interface MetricLineOptions {
   timeNs: string;
 }
 
-/** Formats one `event_count` line per key (spec §10.5). */
+/** Formats one `event_count` line per key (reference §10.5). */
 export function formatEventCountLines(counts: readonly EventCount[], options: MetricLineOptions): string[] {
   return counts.map((c) =>
     formatPoint(
@@ -105,7 +105,7 @@ export interface QueueMetricsExtra {
   processing: { avg: number; p95: number; max: number };
 }
 
-/** The `user_events_queue` fields of one interval (spec §10.6). */
+/** The `user_events_queue` fields of one interval (reference §10.6). */
 export interface QueueMetricsFields {
   messages_received: number;
   messages_queued: number;
@@ -179,7 +179,7 @@ export function computeQueueMetricsFields(
   };
 }
 
-/** Formats the `user_events_queue` line (spec §10.6); `host` defaults to the OS hostname. */
+/** Formats the `user_events_queue` line (reference §10.6); `host` defaults to the OS hostname. */
 export function formatQueueMetricsLine(
   fields: QueueMetricsFields,
   options: MetricLineOptions & { host?: string },

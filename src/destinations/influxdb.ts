@@ -5,7 +5,7 @@ import { classifyHttp, ERROR_BODY_CHARS, networkRetry } from "./http-result.ts";
 import { partialWrite } from "./influx-partial.ts";
 import { createUserEventSerializer, type InfluxVersion, type StaticTag } from "./line-protocol.ts";
 
-/** Options for {@link influxDestination}, taken from `influxdbConfig` and `sense-events.influxdb` (spec §10.1). */
+/** Options for {@link influxDestination}, taken from `influxdbConfig` and `sense-events.influxdb` (reference §10.1). */
 export interface InfluxDestinationOptions {
   version: InfluxVersion;
   host: string;
@@ -33,7 +33,7 @@ export interface InfluxDestinationOptions {
   log: Logger;
 }
 
-/** The URL and headers of one write request, without body headers (spec §10.1). */
+/** The URL and headers of one write request, without body headers (reference §10.1). */
 export interface InfluxWriteTarget {
   url: string;
   headers: Record<string, string>;
@@ -58,7 +58,7 @@ function section<K extends "v1" | "v2" | "v3">(
   return value;
 }
 
-/** Builds the write URL, auth header and timeout for the configured version (spec §10.1). */
+/** Builds the write URL, auth header and timeout for the configured version (reference §10.1). */
 export function influxWriteTarget(o: InfluxDestinationOptions): InfluxWriteTarget {
   const base = baseUrl(o);
   const q = encodeURIComponent;
@@ -199,7 +199,7 @@ async function createV2Bucket(
 }
 
 /**
- * Creates the InfluxDB destination: one `user_events` line per event, one POST per batch (spec §10).
+ * Creates the InfluxDB destination: one `user_events` line per event, one POST per batch (reference §10).
  * Metric lines (`event_count`, `user_events_queue`) are ordinary items: enqueue their formatted lines as they are.
  */
 export function influxDestination(options: InfluxDestinationOptions): Destination {

@@ -1,6 +1,6 @@
 import { type DeliverableEvent, destinationAppName } from "../events/event.ts";
 
-/** InfluxDB major version, which decides field names and number suffixes (spec §10.2–§10.3). */
+/** InfluxDB major version, which decides field names and number suffixes (reference §10.2–§10.3). */
 export type InfluxVersion = 1 | 2 | 3;
 
 /** A configured static tag, in Butler SOS's `{name, value}` or the product documentation's `{tag, value}` form. */
@@ -20,7 +20,7 @@ function isSeparator(c: number): boolean {
 }
 
 /**
- * Cleans and escapes a tag key, tag value or field key (spec §10.3): with `strip`, removes `<`, `>` and `\`;
+ * Cleans and escapes a tag key, tag value or field key (reference §10.3): with `strip`, removes `<`, `>` and `\`;
  * drops backslashes that are last or directly before `,`, `=` or space; escapes `,`, `=` and space.
  * Returns "" when nothing is left, meaning the tag is omitted.
  */
@@ -56,7 +56,7 @@ export function escapeTag(s: string, strip = false): string {
   return out + s.slice(from);
 }
 
-/** Escapes a measurement name: `,` and space get a backslash (spec §10.3). */
+/** Escapes a measurement name: `,` and space get a backslash (reference §10.3). */
 export function escapeMeasurement(s: string): string {
   let out = "";
   let from = 0;
@@ -70,7 +70,7 @@ export function escapeMeasurement(s: string): string {
   return from === 0 ? s : out + s.slice(from);
 }
 
-/** Quotes a string field value, escaping `\` and `"` (spec §10.3). */
+/** Quotes a string field value, escaping `\` and `"` (reference §10.3). */
 export function quoteString(s: string): string {
   let out = '"';
   let from = 0;
@@ -102,7 +102,7 @@ function unescapeKey(key: string): string {
   return from === 0 ? key : out + key.slice(from);
 }
 
-/** Orders escaped keys by the UTF-8 bytes of their unescaped form (spec §10.3). */
+/** Orders escaped keys by the UTF-8 bytes of their unescaped form (reference §10.3). */
 function compareEscapedKeys(a: string, b: string): number {
   return compareUtf8(unescapeKey(a), unescapeKey(b));
 }
@@ -225,7 +225,7 @@ function builtInValue(kind: number, d: DeliverableEvent): string | null {
 }
 
 /**
- * Builds the `user_events` serializer for one configuration (spec §10.2–§10.4). The tag order, key escaping
+ * Builds the `user_events` serializer for one configuration (reference §10.2–§10.4). The tag order, key escaping
  * and static segments are computed once here, so each call only escapes the event's own values.
  */
 export function createUserEventSerializer(options: UserEventLineOptions): (d: DeliverableEvent) => string {

@@ -17,7 +17,7 @@ export function decodeMqttItem(item: string): { topic: string; payload: string }
   return { topic: item.slice(0, cut), payload: item.slice(cut + 1) };
 }
 
-/** Builds the spec §11 payload object with its keys in order. */
+/** Builds the reference §11 payload object with its keys in order. */
 export function mqttPayload(
   deliverable: DeliverableEvent,
   tags: Record<string, string>,

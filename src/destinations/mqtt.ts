@@ -39,7 +39,7 @@ function randomClientId(): string {
   return `sense-events_${Buffer.from(bytes).toString("hex")}`;
 }
 
-/** True for a CONNACK refusal that means bad credentials or no permission (spec §9: blocked). */
+/** True for a CONNACK refusal that means bad credentials or no permission (reference §9: blocked). */
 function isAuthRefusal(code: number, protocolVersion: 3 | 4 | 5): boolean {
   return protocolVersion === 5 ? code === 0x86 || code === 0x87 : code === 4 || code === 5;
 }
@@ -48,7 +48,7 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Creates the MQTT destination (spec §11): one outbox item per publish, mqtt.js without offline queue. */
+/** Creates the MQTT destination (reference §11): one outbox item per publish, mqtt.js without offline queue. */
 export function mqttDestination(options: MqttDestinationOptions): Destination {
   const { log, topics, protocolVersion } = options;
   const connect = options.connect ?? mqttConnect;
@@ -75,7 +75,10 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
   let receiveMaximum = Number.POSITIVE_INFINITY;
 
   function markDown(reason: string): void {
-    if (shuttingDown) return;
+    if (shuttingDown) {
+      log.debug(`[mqtt] connection to ${broker} ended while shutting down: ${reason}`);
+      return;
+    }
     if (downSince !== null) {
       log.debug(`[mqtt] still cannot reach ${broker}: ${reason}`);
       return;
@@ -99,7 +102,7 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
     return path ? await Bun.file(path).text() : undefined;
   }
 
-  // Reconnecting is driven by send(), which the outbox calls on its §9 backoff; mqtt.js never
+  // Reconnecting is driven by send(), which the outbox calls on its reference §9 backoff; mqtt.js never
   // reconnects or queues by itself, so nothing is buffered outside the outbox.
   async function openClient(): Promise<SendResult | null> {
     const { tls } = options;
@@ -145,7 +148,7 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
       current.on("error", (error) => {
         const code = (error as { code?: unknown }).code;
         if (typeof code === "number" && !current.connected) {
-          // A CONNACK refusal: auth problems block, the rest retry (spec §9).
+          // A CONNACK refusal: auth problems block, the rest retry (reference §9).
           const kind = isAuthRefusal(code, protocolVersion) ? "blocked" : "retry";
           lastError = `connection refused (code ${code})`;
           settle({ kind, error: `[mqtt] ${lastError}` });
@@ -199,7 +202,7 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
         current.publish(topic, payload, opts, (error) => {
           if (error) {
             const code = (error as { code?: unknown }).code;
-            // A PUBACK/PUBREC reason code >= 0x80 means the broker refused this message (spec §9).
+            // A PUBACK/PUBREC reason code >= 0x80 means the broker refused this message (reference §9).
             if (typeof code === "number" && code >= 0x80) {
               rejected ??= {
                 kind: "rejected",
@@ -221,7 +224,7 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
     });
   }
 
-  /** QoS 0: the whole batch as one buffer of PUBLISH packets in one socket write; ok once written (spec §9). */
+  /** QoS 0: the whole batch as one buffer of PUBLISH packets in one socket write; ok once written (reference §9). */
   function publishWritten(current: MqttClient, items: string[]): Promise<SendResult> {
     const packets = encodeQos0Publishes(items, options.retain, protocolVersion === 5);
     return new Promise((resolve) => {
@@ -246,7 +249,7 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
       const payload = JSON.stringify(mqttPayload(deliverable, tags));
       const items: string[] = [];
       if (topics.everythingTopic !== null) items.push(encodeMqttItem(topics.everythingTopic, payload));
-      // Unknown commands have no action topic (spec §3.5).
+      // Unknown commands have no action topic (reference §3.5).
       const actionTopic = actionTopics.get(deliverable.event.action);
       if (actionTopic) items.push(encodeMqttItem(actionTopic, payload));
       return items;
@@ -269,6 +272,11 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
       const result = await Promise.race([published, closed, timeout]);
       clearTimeout(timer);
       return result;
+    },
+
+    retire() {
+      // A replacement with the same clientId takes the session over: the broker then drops this client.
+      shuttingDown = true;
     },
 
     async close() {

@@ -32,7 +32,7 @@ export interface NewRelicDestinationOptions {
 export const NEW_RELIC_MAX_EVENTS = 1000;
 export const NEW_RELIC_MAX_BODY_BYTES = 1_000_000;
 
-/** Lower-case hex SHAKE256 (8 bytes) of a value; an empty value stays empty (spec §12). */
+/** Lower-case hex SHAKE256 (8 bytes) of a value; an empty value stays empty (reference §12). */
 export function scrambleValue(value: string): string {
   if (value === "") return "";
   let hex = scrambled.get(value);
@@ -48,7 +48,7 @@ export function scrambleValue(value: string): string {
 const SCRAMBLE_CACHE_LIMIT = 10_000;
 const scrambled = new Map<string, string>();
 
-/** Builds the spec §12 event attributes in order; `eventType` is always last and cannot be overridden. */
+/** Builds the reference §12 event attributes in order; `eventType` is always last and cannot be overridden. */
 export function newRelicEvent(
   deliverable: DeliverableEvent,
   options: Pick<NewRelicDestinationOptions, "staticAttributes" | "tags" | "scramble">,
@@ -73,7 +73,7 @@ export function newRelicEvent(
   if (ua?.browserMajorVersion != null) attributes.qs_uaBrowserMajorVersion = ua.browserMajorVersion;
   if (ua?.osName != null) attributes.qs_uaOsName = ua.osName;
   if (ua?.osVersion != null) attributes.qs_uaOsVersion = ua.osVersion;
-  // Assigning an existing key keeps its first position, which is what §12 asks for.
+  // Assigning an existing key keeps its first position, which is what reference §12 asks for.
   for (const list of [options.staticAttributes, options.tags]) {
     for (const { name, value } of list) if (name !== "eventType") attributes[name] = value;
   }
@@ -86,7 +86,7 @@ export function newRelicEventsUrl(base: string, accountId: string | number): str
   return `${base.endsWith("/") ? base : `${base}/`}v1/accounts/${accountId}/events`;
 }
 
-/** Creates the destination for one New Relic account (spec §12): JSON arrays of events, gzip, POST. */
+/** Creates the destination for one New Relic account (reference §12): JSON arrays of events, gzip, POST. */
 export function newRelicDestination(options: NewRelicDestinationOptions): Destination {
   const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 10_000;

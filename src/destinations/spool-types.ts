@@ -12,7 +12,7 @@ export interface SpoolRemoval {
 }
 
 /**
- * The durable part of the outbox (spec §9): one sqlite table shared by every destination, ordered
+ * The durable part of the outbox (reference §9): one sqlite table shared by every destination, ordered
  * by `seq`. Counts and byte totals are cached in memory, so the read-only methods are O(1).
  * Every method may throw a sqlite error (disk full, file removed); the outbox turns that into
  * memory-only operation.

@@ -3,7 +3,7 @@ import { eventJsonBytes, type UserEvent } from "./event.ts";
 /** Largest estimated JSON of one `/api/events` page; a page stops early (with `next`) past it. */
 export const MAX_PAGE_BYTES = 16 * 1024 * 1024;
 
-/** Filters of `GET /api/events` (spec §13); string filters ignore case, absent means "any". */
+/** Filters of `GET /api/events` (reference §13); string filters ignore case, absent means "any". */
 export interface EventQuery {
   /** Most events returned, 1–10000. @default 100 */
   limit?: number;
@@ -107,7 +107,7 @@ export function matchesEvent(event: UserEvent, m: EventMatcher): boolean {
 }
 
 /**
- * The recent-events ring (spec §7): fixed capacity, O(1) insert, oldest evicted first.
+ * The recent-events ring (reference §7): fixed capacity, O(1) insert, oldest evicted first.
  * Events must be pushed in increasing id order.
  */
 export class EventRing {
@@ -192,7 +192,7 @@ export class EventRing {
     return lo;
   }
 
-  /** Returns one page of matching events, newest first (spec §13 `/api/events`). */
+  /** Returns one page of matching events, newest first (reference §13 `/api/events`). */
   query(filter: EventQuery = {}): EventPage {
     const limit = filter.limit ?? 100;
     const matcher = compileMatcher(filter);

@@ -5,7 +5,7 @@ import { errorCode } from "../net.ts";
 import { LogWindow } from "../throttle.ts";
 import { parseIPv4, parseIPv6 } from "./ip.ts";
 
-/** A compiled source allow-list (spec §8.3); `allows()` runs once per datagram. */
+/** A compiled source allow-list (reference §8.3); `allows()` runs once per datagram. */
 export interface AllowList {
   /** True when `ip` (IPv4, IPv6 or `::ffff:a.b.c.d`) matches an entry; always false when failed closed. */
   allows(ip: string): boolean;
@@ -113,7 +113,7 @@ export const FAILED_CLOSED = `${PATH}: no usable entry, so the allow-list fails 
 /**
  * Compiles `allowedSources` entries (IP literals, CIDR ranges, hostnames resolved now) into an
  * {@link AllowList}. Each unusable entry is one problem line naming its YAML path, logged at error
- * (and printed by `check-config`); with no usable entry the list fails closed (spec §8.3).
+ * (and printed by `check-config`); with no usable entry the list fails closed (reference §8.3).
  */
 export async function createAllowList(entries: string[], options: AllowListOptions = {}): Promise<AllowList> {
   const resolve = options.resolve ?? systemResolve;
@@ -177,7 +177,7 @@ export async function createAllowList(entries: string[], options: AllowListOptio
   };
 }
 
-/** Admits or rejects datagram sources and throttles the rejection log per IP (spec §8.3). */
+/** Admits or rejects datagram sources and throttles the rejection log per IP (reference §8.3). */
 export interface SourceGate {
   /** True when `ip` may send; a rejection is counted and logged (first per IP per 60 s at warn). */
   admit(ip: string): boolean;

@@ -14,7 +14,7 @@ function isHex(c: number): boolean {
 }
 
 /**
- * Extracts the lower-cased app GUID from a context such as `/app/<guid>?reloaduri=…` (spec §4.1):
+ * Extracts the lower-cased app GUID from a context such as `/app/<guid>?reloaduri=…` (reference §4.1):
  * the GUID must directly follow `/app/` and be followed by the end, `?`, `/` or `#`.
  */
 export function extractAppId(context: string): string | null {

@@ -21,7 +21,7 @@ export interface AppNamesOptions {
   /** Milliseconds between fetches (`appNames.extractInterval`). */
   intervalMs: number;
   cert: AppNamesCert;
-  /** Verify the QRS server certificate against `clientCertCA` (spec §4.2: off by default). */
+  /** Verify the QRS server certificate against `clientCertCA` (reference §4.2: off by default). */
   verifyServerCert: boolean;
   log: Logger;
   /** Injectable for tests. */
@@ -43,7 +43,7 @@ export interface AppNamesStats {
   lastError: string | null;
 }
 
-/** The app-id → app-name lookup kept fresh from the QRS (spec §4.2). */
+/** The app-id → app-name lookup kept fresh from the QRS (reference §4.2). */
 export interface AppNames {
   /** Name of a lower-cased app id, or undefined when unknown or disabled. */
   lookup(appId: string): string | undefined;

@@ -1,4 +1,4 @@
-/** One `Butler-SOS.userEvents.excludeUser` entry (spec §5). */
+/** One `Butler-SOS.userEvents.excludeUser` entry (reference §5). */
 export interface ExcludedUser {
   directory: string;
   userId: string;
@@ -7,7 +7,7 @@ export interface ExcludedUser {
 /** Tells whether an event's user is excluded. */
 export type Excluder = (userDirectory: string, userId: string) => boolean;
 
-/** Builds a case-insensitive excludeUser matcher (spec §5): both parts must match, no trimming, no wildcards. */
+/** Builds a case-insensitive excludeUser matcher (reference §5): both parts must match, no trimming, no wildcards. */
 export function createExcluder(list: readonly ExcludedUser[]): Excluder {
   if (list.length === 0) return () => false;
   // Directory → user ids; nested so that "A\B"+"C" and "A"+"B\C" can never collide.

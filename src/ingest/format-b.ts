@@ -1,6 +1,6 @@
 import type { CanonicalAction } from "../events/event.ts";
 
-/** Action and user read from a format (b) message (spec §3.4); the user parts are empty when not found. */
+/** Action and user read from a format (b) message (reference §3.4); the user parts are empty when not found. */
 export interface FormatBFields {
   action: CanonicalAction;
   userDirectory: string;
@@ -11,7 +11,7 @@ const START_STOP = /^\s*(start|stop) session/i;
 const OPENING_CLOSING = /^\s*(opening|closing) connection/i;
 const OPENED_CLOSED = /connection (opened|closed)/i;
 
-// R1–R4 of spec §3.4, tried in order; `trimDot` marks the rules that drop one trailing "." from ID.
+// R1–R4 of reference §3.4, tried in order; `trimDot` marks the rules that drop one trailing "." from ID.
 const USER_RULES: readonly { re: RegExp; trimDot: boolean }[] = [
   { re: /\buser\s+'([^\s'\\]+)\\([^']+)'/i, trimDot: false },
   { re: /\buser\s+([^\s'"\\]+)\\([^\s'";,]+)/i, trimDot: true },
@@ -31,7 +31,7 @@ function findAction(text: string): CanonicalAction | null {
   return null;
 }
 
-/** Reads action and user from a cleaned format (b) message (spec §3.4); null means "no action in message". */
+/** Reads action and user from a cleaned format (b) message (reference §3.4); null means "no action in message". */
 export function parseFormatB(message: string): FormatBFields | null {
   const ua = message.indexOf("UserAgent:");
   const text = ua === -1 ? message : message.slice(0, ua);

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Logger } from "../log.ts";
 import { LogWindow } from "../throttle.ts";
 
-/** Kernel receive-buffer drop figures (spec §8.2); null where /proc is absent. */
+/** Kernel receive-buffer drop figures (reference §8.2); null where /proc is absent. */
 export interface KernelDropSnapshot {
   /** Current `RcvbufErrors` (plus `Udp6RcvbufErrors` when bound to IPv6) for the network namespace. */
   raw: number | null;

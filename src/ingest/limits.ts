@@ -3,11 +3,11 @@ import { LogWindow } from "../throttle.ts";
 
 const WINDOW_MS = 60_000;
 
-/** A fixed-window datagram rate limiter (spec §8.4). */
+/** A fixed-window datagram rate limiter (reference §8.4). */
 export interface RateLimiter {
   /** True when the datagram fits in the current window; false means `rate_limited`. */
   admit(): boolean;
-  /** `round(admitted / elapsed_s × 60)` in the current window; 0 once it has expired (spec §10.6). */
+  /** `round(admitted / elapsed_s × 60)` in the current window; 0 once it has expired (reference §10.6). */
   currentRate(): number;
 }
 
@@ -61,7 +61,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   };
 }
 
-/** Throttled reporting of datagrams over `maxMessageSize` (spec §8.4). */
+/** Throttled reporting of datagrams over `maxMessageSize` (reference §8.4). */
 export interface TooLargeWarner {
   /** Records one oversized datagram; warns for the first in each 60 s window, counts the rest. */
   record(bytes: number, address: string): void;

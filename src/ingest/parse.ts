@@ -1,10 +1,10 @@
 import { ACTIONS, type EventSource, type UserEvent } from "../events/event.ts";
 import { parseFormatB } from "./format-b.ts";
 
-/** Why a datagram was rejected (spec §3.6). */
+/** Why a datagram was rejected (reference §3.6). */
 export type RejectReason = "unknown_type" | "malformed";
 
-/** The fields of an accepted datagram, cleaned and capped (spec §3); `action` is canonical when known. */
+/** The fields of an accepted datagram, cleaned and capped (reference §3); `action` is canonical when known. */
 export type Datagram = Pick<
   UserEvent,
   "source" | "host" | "action" | "userDirectory" | "userId" | "origin" | "context" | "message"
@@ -45,7 +45,7 @@ function usualType(text: string, end: number): EventSource | null {
   return entry !== undefined && text.startsWith(entry[0]) ? entry[1] : null;
 }
 
-/** Trims a command and returns its canonical spelling if it is a known action (spec §3.5), else the trimmed command. */
+/** Trims a command and returns its canonical spelling if it is a known action (reference §3.5), else the trimmed command. */
 export function canonicalAction(command: string): string {
   // Fast path: senders almost always use the canonical spelling.
   if (EXACT.has(command)) return command;
@@ -87,7 +87,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 /** Whether the datagram being parsed has no control character (parsing is synchronous and never nested). */
 let noControls = false;
 
-/** Cleans `text[start, end)` as one field (spec §3.1): drop control characters, `(null)` → "", cap. */
+/** Cleans `text[start, end)` as one field (reference §3.1): drop control characters, `(null)` → "", cap. */
 function cleanField(text: string, start: number, end: number, cap: number): string {
   if (noControls) {
     if (end - start > cap) return capUtf16(text.slice(start, end), cap);
@@ -201,7 +201,7 @@ function exactAction(text: string, count: number, n: number): string | null {
   return action !== undefined && text.startsWith(action, start) ? action : null;
 }
 
-/** Decodes, cleans, types and splits one datagram (spec §3); never throws. */
+/** Decodes, cleans, types and splits one datagram (reference §3); never throws. */
 export function parseDatagram(bytes: Uint8Array): ParseResult {
   const text = decoder.decode(bytes);
   if (isBlank(text)) return { ok: false, reason: "malformed", detail: "empty datagram", text };

@@ -25,7 +25,7 @@ export interface PipelineSettings {
   /** Rate limiter (logs its own throttled warnings); null when off. `admit()` is false past the limit. */
   rateLimit: { admit(): boolean } | null;
   onTooLarge: (bytes: number, address: string) => void;
-  /** Event-count aggregation (§10.5); null when event counts are off. */
+  /** Event-count aggregation (reference §10.5); null when event counts are off. */
   eventCount: { add(source: string, host: string, origin: string): void } | null;
   /** Destinations to enqueue for, in a fixed order. */
   targets: PipelineTarget[];
@@ -55,7 +55,7 @@ export interface PipelineDeps {
 }
 
 /**
- * The per-datagram path of spec §2: allow-list, size, rate limit, parse and enrich, count,
+ * The per-datagram path of reference §2: allow-list, size, rate limit, parse and enrich, count,
  * store, enqueue. Synchronous, never waits on I/O and never throws.
  */
 export function createPipeline(deps: PipelineDeps, initial: PipelineSettings) {

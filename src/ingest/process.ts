@@ -6,17 +6,17 @@ import { parseDatagram, type RejectReason } from "./parse.ts";
 
 /** Collaborators of {@link createProcessor}; `update` swaps them on reload without resetting ids. */
 export interface ProcessorOptions {
-  /** Current app-name lookup by lower-cased appId (spec §4.2); undefined when unknown or lookup is off. */
+  /** Current app-name lookup by lower-cased appId (reference §4.2); undefined when unknown or lookup is off. */
   appName: (appId: string) => string | undefined;
-  /** The cached user-agent parser (spec §4.3). */
+  /** The cached user-agent parser (reference §4.3). */
   userAgents: { parse(message: string): UserAgentInfo | null };
-  /** The excludeUser matcher (spec §5). */
+  /** The excludeUser matcher (reference §5). */
   isExcluded: (userDirectory: string, userId: string) => boolean;
   /** Id of the last event of an earlier run (from the history), so ids continue. @default 0 */
   lastId?: number;
 }
 
-/** The outcome of processing one datagram (spec §2 steps 4–8). */
+/** The outcome of processing one datagram (reference §2 steps 4–8). */
 export type ProcessResult =
   | { kind: "accepted"; deliverable: DeliverableEvent; origin: string }
   | { kind: "excluded"; source: EventSource; host: string; origin: string }
@@ -34,7 +34,7 @@ export interface Processor {
 
 const MAX_K = 999_999;
 
-/** Shows an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) as IPv4 (spec §6); other addresses are unchanged. */
+/** Shows an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) as IPv4 (reference §6); other addresses are unchanged. */
 export function displayAddress(address: string): string {
   if (address.length > 7 && address.includes(".") && address.slice(0, 7).toLowerCase() === "::ffff:") {
     return address.slice(7);
@@ -43,7 +43,7 @@ export function displayAddress(address: string): string {
 }
 
 /**
- * Creates the receive-timestamp source of spec §10.2: `stamp(ms)` returns ms × 10^6 + k as a decimal
+ * Creates the receive-timestamp source of reference §10.2: `stamp(ms)` returns ms × 10^6 + k as a decimal
  * string, where k counts earlier stamps in the same millisecond and stays at 999999 once it gets there.
  */
 export function createNsClock(): { stamp(ms: number): string } {
@@ -65,7 +65,7 @@ export function createNsClock(): { stamp(ms: number): string } {
   };
 }
 
-/** Creates the per-datagram processor: parse (§3), enrich (§4), exclude (§5), number (§6) and timestamp (§10.2). */
+/** Creates the per-datagram processor: parse (reference §3), enrich (reference §4), exclude (reference §5), number (reference §6) and timestamp (reference §10.2). */
 export function createProcessor(options: ProcessorOptions): Processor {
   const current: ProcessorOptions = { ...options };
   const clock = createNsClock();

@@ -1,4 +1,4 @@
-/** Per-event processing times of the current metrics interval: the last 1000 samples (spec §10.6). */
+/** Per-event processing times of the current metrics interval: the last 1000 samples (reference §10.6). */
 export class ProcessingTimes {
   #samples: Float64Array;
   #count = 0;

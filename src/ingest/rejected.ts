@@ -3,7 +3,7 @@ import { LogWindow } from "../throttle.ts";
 import { capUtf16, detach, type RejectReason } from "./parse.ts";
 import { displayAddress } from "./process.ts";
 
-/** One rejected datagram as `/api/rejected` shows it (spec §3.6). */
+/** One rejected datagram as `/api/rejected` shows it (reference §3.6). */
 export interface RejectedEntry {
   receivedAt: string;
   reason: RejectReason;
@@ -42,7 +42,7 @@ export interface RejectedLogOptions {
 
 const PREVIEW_CAP = 512;
 
-/** Keeps the last rejected datagrams, counts them by reason and throttles their log lines (spec §3.6). */
+/** Keeps the last rejected datagrams, counts them by reason and throttles their log lines (reference §3.6). */
 export class RejectedLog {
   /** Rejections per reason since start. */
   readonly counts: Record<RejectReason, number> = { unknown_type: 0, malformed: 0 };

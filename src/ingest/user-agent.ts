@@ -3,7 +3,7 @@ import type { UserAgentInfo } from "../events/event.ts";
 
 const MARKER = "UserAgent:";
 
-/** A user-agent parser with an LRU cache keyed by the raw UA string (spec §4.3). */
+/** A user-agent parser with an LRU cache keyed by the raw UA string (reference §4.3). */
 export interface UserAgentParser {
   /** Parses the UA found in a cleaned message, or returns null when the message has none. */
   parse(message: string): UserAgentInfo | null;
@@ -13,13 +13,13 @@ export interface UserAgentParser {
 
 const SLOTS = 64;
 
-/** Trims a UA segment and removes every `'` (spec §4.3). */
+/** Trims a UA segment and removes every `'` (reference §4.3). */
 function cleanRaw(segment: string): string {
   const raw = segment.trim();
   return raw.includes("'") ? raw.replaceAll("'", "") : raw;
 }
 
-/** Parses one raw UA with ua-parser-js 1.x, keeping the four values the spec exposes. */
+/** Parses one raw UA with ua-parser-js 1.x, keeping the four values reference §4.3 exposes. */
 function parseRaw(raw: string): UserAgentInfo {
   const { browser, os } = new UAParser(raw).getResult();
   return {
@@ -31,7 +31,7 @@ function parseRaw(raw: string): UserAgentInfo {
   };
 }
 
-/** Creates a user-agent parser whose results are cached in a `capacity`-entry LRU (spec §4.3). */
+/** Creates a user-agent parser whose results are cached in a `capacity`-entry LRU (reference §4.3). */
 export function createUserAgentParser(capacity = 1000): UserAgentParser {
   // A Map iterates in insertion order, so re-inserting on a hit makes the first key the least recent.
   const cache = new Map<string, UserAgentInfo>();

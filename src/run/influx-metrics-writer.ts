@@ -28,7 +28,7 @@ export interface InfluxMetricsWriterOptions {
 }
 
 /**
- * Puts `event_count` (§10.5) and `user_events_queue` (§10.6) points into the InfluxDB outbox every
+ * Puts `event_count` (reference §10.5) and `user_events_queue` (reference §10.6) points into the InfluxDB outbox every
  * `writeFrequency`, and once more at shutdown so the last partial interval's deltas are not lost.
  */
 export function createInfluxMetricsWriter(o: InfluxMetricsWriterOptions) {

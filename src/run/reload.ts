@@ -1,6 +1,7 @@
 import type { ReloadOutcome } from "../api/app.ts";
 import { diffConfig, restartRequiredPaths } from "../config/diff.ts";
 import { loadConfigFileOffThread } from "../config/load.ts";
+import { isLoopback } from "../config/rules.ts";
 import { type Config, fileSections } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 
@@ -18,7 +19,7 @@ export interface ReloaderOptions {
   apply: (next: Config) => Promise<string[]>;
 }
 
-/** Keeps the settings that only a restart changes (RESTART_PATHS: the API address, outbox bounds, logger). */
+/** Keeps the settings that only a restart changes (RESTART_PATHS: API, outbox, history file, logger). */
 function keepRestartOnly(next: Config, current: Config): Config {
   const se = next["sense-events"];
   const cur = current["sense-events"];
@@ -26,13 +27,14 @@ function keepRestartOnly(next: Config, current: Config): Config {
     ...next,
     "sense-events": {
       ...se,
-      api: { ...se.api, host: cur.api.host, port: cur.api.port },
+      api: { ...se.api, enable: cur.api.enable, host: cur.api.host, port: cur.api.port },
       outbox: {
         ...se.outbox,
         path: cur.outbox.path,
         memoryItems: cur.outbox.memoryItems,
         maxBytes: cur.outbox.maxBytes,
       },
+      history: { ...se.history, enable: cur.history.enable, path: cur.history.path },
       log: cur.log,
     },
   };
@@ -49,13 +51,30 @@ export function createReloader(options: ReloaderOptions) {
       for (const e of loaded.errors) log.error(`[config] reload refused: ${e.path}: ${e.message}`);
       return { status: 422, body: { reloaded: false, errors: loaded.errors } };
     }
+    if (loaded.empty) {
+      // Usually a file caught mid-write: applying it would drop every destination, the token and the allow-list.
+      const error = { path: file, message: "the file is empty; the running config is kept" };
+      log.error(`[config] reload refused: ${error.path}: ${error.message}`);
+      return { status: 422, body: { reloaded: false, errors: [error] } };
+    }
     const current = options.current();
     const changed = diffConfig(fileSections(current), fileSections(loaded.config));
     const restartRequired = restartRequiredPaths(changed);
     for (const warning of loaded.warnings) log.warn(`[config] ${warning}`);
+    const next = keepRestartOnly(loaded.config, current);
+    const api = next["sense-events"].api;
+    if (api.enable && !isLoopback(api.host) && !api.token) {
+      // The file may move the API to loopback, but that waits for a restart: the open address keeps its token.
+      const error = {
+        path: "sense-events.api.token",
+        message: `required while the API listens on ${api.host}`,
+      };
+      log.error(`[config] reload refused: ${error.path}: ${error.message}`);
+      return { status: 422, body: { reloaded: false, errors: [error] } };
+    }
     let rebuilt: string[];
     try {
-      rebuilt = await options.apply(keepRestartOnly(loaded.config, current));
+      rebuilt = await options.apply(next);
     } catch (error) {
       const message = (error as Error).message;
       log.error(`[config] reload refused: ${message}`);

@@ -43,8 +43,23 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const parts: Part[] = [];
   const reloader = createReloader({ configFile: options.configFile, log, current: () => config, apply });
 
-  /** Applies `next` to every part in order; when one throws, those already changed get the old config back. */
+  let closing: Promise<void> | null = null;
+  /** The reload being applied; shutdown waits for it so that it cannot rebind or rebuild after the parts closed. */
+  let applying: Promise<string[]> | null = null;
+
+  /** Applies `next` unless shutting down; a shutdown that starts meanwhile waits for it to finish. */
   async function apply(next: Config): Promise<string[]> {
+    if (closing !== null) throw new Error("the receiver is shutting down");
+    applying = applyParts(next);
+    try {
+      return await applying;
+    } finally {
+      applying = null;
+    }
+  }
+
+  /** Applies `next` to every part in order; when one throws, those already changed get the old config back. */
+  async function applyParts(next: Config): Promise<string[]> {
     const rebuilt: string[] = [];
     for (const [i, part] of parts.entries()) {
       try {
@@ -117,8 +132,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         return {
           listening: h.listening,
           address: h.address,
-          degraded: delivery.degraded || h.allowListFailedClosed,
-          problems: delivery.problems(),
+          degraded: delivery.degraded || h.allowListFailedClosed || (history?.problems().length ?? 0) > 0,
+          problems: [...delivery.problems(), ...(history?.problems() ?? [])],
           destinations: Object.fromEntries(
             Object.entries(delivery.stats()).map(([name, s]) => [name, s.state]),
           ),
@@ -132,7 +147,6 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     });
     if (api !== null) add(api);
 
-    let closing: Promise<void> | null = null;
     return {
       get udpAddress() {
         return ingest.health().address;
@@ -140,7 +154,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       apiUrl: api?.stats().url ?? null,
       reload: () => reloader.reload(),
       close() {
-        closing ??= closeAll();
+        closing ??= (async () => {
+          await applying?.catch(() => {});
+          await closeAll();
+        })();
         return closing;
       },
     };

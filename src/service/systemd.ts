@@ -107,7 +107,9 @@ export async function systemdService(
   print: boolean,
   deps: ServiceDeps,
 ): Promise<number> {
-  const unitFile = join(deps.unitDir, `${name}.service`);
+  // Always the full unit name: a bare "multi-user.target" would make systemctl act on that target.
+  const unitName = `${name}.service`;
+  const unitFile = join(deps.unitDir, unitName);
   const root = (): boolean => {
     if (deps.isRoot) return true;
     deps.err(`sense-events: service ${action} needs root: run it with sudo`);
@@ -133,9 +135,11 @@ export async function systemdService(
         return SERVICE_EXIT.ok;
       }
       if (!root()) return SERVICE_EXIT.notElevated;
-      if (installed()) {
+      // A vendor unit of that name (in /usr/lib/systemd/system) would be silently overridden by ours.
+      const known = await deps.exec(["systemctl", "show", unitName, "-p", "LoadState", "-p", "ActiveState"]);
+      if (installed() || (known.code === 0 && parseSystemctlShow(known.stdout) !== "not installed")) {
         deps.err(
-          `sense-events: ${unitFile} already exists; choose another --name, or remove it first ` +
+          `sense-events: ${unitName} already exists; choose another --name, or remove it first ` +
             `with "sense-events service uninstall --name ${name}"`,
         );
         return SERVICE_EXIT.failed;
@@ -144,9 +148,9 @@ export async function systemdService(
       for (const warning of warnings) deps.err(`sense-events: warning: ${warning}`);
       deps.out(`Wrote ${unitFile}. Next:`);
       deps.out("  systemctl daemon-reload");
-      deps.out(`  systemctl enable --now ${name}`);
-      deps.out(`  systemctl status ${name}`);
-      deps.out(`  journalctl -u ${name} -f`);
+      deps.out(`  systemctl enable --now ${unitName}`);
+      deps.out(`  systemctl status ${unitName}`);
+      deps.out(`  journalctl -u ${unitName} -f`);
       return SERVICE_EXIT.ok;
     }
     case "uninstall": {
@@ -155,7 +159,7 @@ export async function systemdService(
         deps.err(`sense-events: ${unitFile} does not exist: service "${name}" is not installed`);
         return SERVICE_EXIT.notInstalled;
       }
-      if (!(await systemctl("disable", "--now", name))) return SERVICE_EXIT.failed;
+      if (!(await systemctl("disable", "--now", unitName))) return SERVICE_EXIT.failed;
       rmSync(unitFile);
       if (!(await systemctl("daemon-reload"))) return SERVICE_EXIT.failed;
       deps.out(`Removed ${unitFile} (the spool in ${stateDirectory(name)} is kept)`);
@@ -167,10 +171,10 @@ export async function systemdService(
         deps.err(`sense-events: service "${name}" is not installed`);
         return SERVICE_EXIT.notInstalled;
       }
-      return (await systemctl(action, name)) ? SERVICE_EXIT.ok : SERVICE_EXIT.failed;
+      return (await systemctl(action, unitName)) ? SERVICE_EXIT.ok : SERVICE_EXIT.failed;
     }
     case "status": {
-      const result = await deps.exec(["systemctl", "show", name, "-p", "LoadState", "-p", "ActiveState"]);
+      const result = await deps.exec(["systemctl", "show", unitName, "-p", "LoadState", "-p", "ActiveState"]);
       const state =
         result.code === 0 ? parseSystemctlShow(result.stdout) : installed() ? "stopped" : "not installed";
       deps.out(`${name}: ${state}`);

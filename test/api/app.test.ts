@@ -82,7 +82,7 @@ describe("GET /api/events", () => {
     return s;
   }
 
-  test("returns events newest first with exactly the §6 keys in order", async () => {
+  test("returns events newest first with exactly the reference §6 keys in order", async () => {
     const { get } = withEvents(3);
     const body = (await (await get("/api/events")).json()) as { events: UserEvent[]; next: number | null };
     expect([body.events.map((e) => e.id), body.next]).toStrictEqual([[3, 2, 1], null]);

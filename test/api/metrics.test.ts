@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { renderMetrics } from "../../src/api/metrics.ts";
 import { sampleStats } from "./deps.ts";
 
-test("renders every §13 metric family with HELP and TYPE lines", () => {
+test("renders every reference §13 metric family with HELP and TYPE lines", () => {
   expect(renderMetrics(sampleStats())).toBe(
     `# HELP sense_events_datagrams_received_total Datagrams read from the UDP socket.
 # TYPE sense_events_datagrams_received_total counter

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { appenderXml, escapeXmlAttribute } from "../../src/cli/appender-xml.ts";
 
-// The exact bytes for 10.0.1.5:9997; any change to the output must be deliberate (spec §15: byte-stable).
+// The exact bytes for 10.0.1.5:9997; any change to the output must be deliberate (reference §15: byte-stable).
 const GOLDEN = `<?xml version="1.0" encoding="UTF-8"?>
 <configuration>
 
@@ -177,7 +177,7 @@ describe("appenderXml", () => {
     ["fd00::15", 65535],
     [`a&b<c>"d'e`, 9997],
     ["&amp;", 9997],
-  ])("is well-formed with exactly the spec §15 elements for %s:%d", (address, port) => {
+  ])("is well-formed with exactly the reference §15 elements for %s:%d", (address, port) => {
     expect(parseXml(appenderXml({ address, port }))).toStrictEqual(expectedTree(address, String(port)));
   });
 

@@ -102,6 +102,6 @@ describe("parseHostPort", () => {
   });
 });
 
-test("EXIT holds the spec §15 exit codes", () => {
+test("EXIT holds the reference §15 exit codes", () => {
   expect(EXIT).toStrictEqual({ ok: 0, runtime: 1, usage: 2, config: 78 });
 });

@@ -34,7 +34,7 @@ async function run(text: string | { path: string }) {
 const allowList = (entries: string) =>
   `Butler-SOS:\n  userEvents:\n    udpServerConfig:\n      enableSourceValidation: true\n      allowedSources: ${entries}\n`;
 
-describe("check-config (§18 item 67)", () => {
+describe("check-config (reference §18 item 67)", () => {
   test("sense-events: [] is one config error naming the path, exit 78 (issue 9)", async () => {
     expect(await run("sense-events: []\n")).toStrictEqual({
       code: 78,
@@ -63,7 +63,7 @@ describe("check-config (§18 item 67)", () => {
     });
   });
 
-  test("prints one config error line per problem and exits 78 (§18 item 65)", async () => {
+  test("prints one config error line per problem and exits 78 (reference §18 item 65)", async () => {
     const result = await run(
       "Butler-SOS:\n  influxdbConfig:\n    enable: true\n    host: db\n    version: 4\n  userEvents:\n    excludeUser:\n      - userId: x\n",
     );

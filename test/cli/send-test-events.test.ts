@@ -109,7 +109,7 @@ describe("testDatagram", () => {
     expect(close[7]).toBe(`App connection Closed for session '00000002' UserAgent: '${TEST_USER_AGENTS[2]}'`);
   });
 
-  test("uses the four spec §4.3 user agents in turn across sessions", () => {
+  test("uses the four reference §4.3 user agents in turn across sessions", () => {
     const agents = Array.from(
       { length: 5 },
       (_, s) => fields(testDatagram(s * 4 + 1))[7]?.split("UserAgent: '")[1],

@@ -334,15 +334,39 @@ describe("Linux (systemd)", () => {
     expect(fake.out).toStrictEqual([
       `Wrote ${join(dir.path, "qs-events.service")}. Next:`,
       "  systemctl daemon-reload",
-      "  systemctl enable --now qs-events",
-      "  systemctl status qs-events",
-      "  journalctl -u qs-events -f",
+      "  systemctl enable --now qs-events.service",
+      "  systemctl status qs-events.service",
+      "  journalctl -u qs-events.service -f",
     ]);
-    expect({ err: fake.err, ran: fake.ran }).toStrictEqual({ err: [], ran: [] });
+    expect({ err: fake.err, ran: fake.ran }).toStrictEqual({
+      err: [],
+      ran: ["systemctl show qs-events.service -p LoadState -p ActiveState"],
+    });
 
     const again = fakeDeps();
     expect(await runServiceCommand(args, again.deps, "linux")).toBe(1);
     expect(again.err[0]).toContain("qs-events.service already exists");
+  });
+
+  test("a name like a target is always addressed as NAME.service (stop never stops multi-user.target)", async () => {
+    writeFileSync(join(dir.path, "multi-user.target.service"), "[Service]\n");
+    const fake = fakeDeps();
+    expect(await runServiceCommand(service("stop", { name: "multi-user.target" }), fake.deps, "linux")).toBe(
+      0,
+    );
+    expect(fake.ran).toStrictEqual(["systemctl stop multi-user.target.service"]);
+  });
+
+  test("install refuses a name systemd already has a unit for elsewhere (a vendor unit would be overridden)", async () => {
+    const config = dir.write(
+      "vendor.yaml",
+      "sense-events:\n  outbox:\n    path: /var/lib/ssh/outbox.sqlite\n",
+    );
+    const fake = fakeDeps({ "systemctl show": { stdout: "LoadState=loaded\nActiveState=active\n" } });
+    const args = service("install", { configFile: config, name: "ssh" });
+    expect(await runServiceCommand(args, fake.deps, "linux")).toBe(1);
+    expect(fake.err[0]).toContain("ssh.service already exists");
+    expect(existsSync(join(dir.path, "ssh.service"))).toBe(false);
   });
 
   test("install warns when the spool is outside the state directory or the config is unreadable to the service", async () => {
@@ -372,7 +396,7 @@ describe("Linux (systemd)", () => {
     writeFileSync(join(dir.path, "gone.service"), "[Service]\n");
     const fake = fakeDeps();
     expect(await runServiceCommand(service("uninstall", { name: "gone" }), fake.deps, "linux")).toBe(0);
-    expect(fake.ran).toStrictEqual(["systemctl disable --now gone", "systemctl daemon-reload"]);
+    expect(fake.ran).toStrictEqual(["systemctl disable --now gone.service", "systemctl daemon-reload"]);
     expect(existsSync(join(dir.path, "gone.service"))).toBe(false);
     expect(await runServiceCommand(service("uninstall", { name: "gone" }), fakeDeps().deps, "linux")).toBe(4);
   });

@@ -14,7 +14,7 @@ describe("diffConfig", () => {
     expect(diffConfig(defaultConfig(), defaultConfig())).toStrictEqual([]);
   });
 
-  test("a changed list is one path, however many items changed (§14.4 example)", () => {
+  test("a changed list is one path, however many items changed (reference §14.4 example)", () => {
     const before = load(
       "Butler-SOS:\n  userEvents:\n    excludeUser:\n      - {directory: LAB, userId: a}\n",
     );
@@ -46,7 +46,7 @@ describe("restartRequiredPaths", () => {
     // Created once at start, so a reload cannot apply them (regression: they were reported as applied).
     [["sense-events.outbox.memoryItems"], ["sense-events.outbox.memoryItems"]],
     [["sense-events.log"], ["sense-events.log.level", "sense-events.log.format"]],
-    [["sense-events.api"], ["sense-events.api.host", "sense-events.api.port"]],
+    [["sense-events.api"], ["sense-events.api.enable", "sense-events.api.host", "sense-events.api.port"]],
   ])("%p needs a restart for %p", (changed, expected) => {
     expect(restartRequiredPaths(changed)).toStrictEqual(expected);
   });

@@ -57,7 +57,7 @@ describe("config.features", () => {
       { influxdbConfig: influx, qlikSenseEvents: counts, userEvents: { ...queue, enable: false } },
       [false, false, false, false],
     ],
-  ])("InfluxDB (§10.1, §10.5, §10.6): %s", (_name, bs, expected) => {
+  ])("InfluxDB (reference §10.1, §10.5, §10.6): %s", (_name, bs, expected) => {
     const f = load({ "Butler-SOS": bs }).features;
     expect([f.influxdb, f.userEventsToInflux, f.eventCount, f.queueMetrics]).toStrictEqual(expected);
   });

@@ -12,7 +12,7 @@ import { fileSections } from "../../src/config/schema.ts";
 import { LOCAL_FIXTURES, localFixture, sharedFixture } from "../support/fixtures.ts";
 import { tempDir } from "../support/process.ts";
 
-describe("real-world files load unchanged (§18 item 63)", () => {
+describe("real-world files load unchanged (reference §18 item 63)", () => {
   test("Butler SOS 15's own template loads with no errors and warns that user events are disabled", async () => {
     const result = await loadConfigFile(sharedFixture("butler-sos-15-production_template.yaml"));
     expect(result.ok && result.warnings).toStrictEqual([
@@ -95,7 +95,7 @@ describe("defaults", () => {
     expect(result.ok && result.config["sense-events"].outbox.path).toBe("/srv/se/sense-events-outbox.sqlite");
   });
 
-  test("the embedded default listens on UDP 0.0.0.0:9997 and the API on 127.0.0.1:9995 with no destinations (§18 item 66)", () => {
+  test("the embedded default listens on UDP 0.0.0.0:9997 and the API on 127.0.0.1:9995 with no destinations (reference §18 item 66)", () => {
     const c = defaultConfig();
     const bs = c["Butler-SOS"];
     expect({
@@ -360,6 +360,19 @@ describe("hostile files (issue 9)", () => {
         {
           path: file,
           message: `file too large: ${MAX_CONFIG_BYTES + 3} bytes, the limit is 4194304 (4 MiB)`,
+        },
+      ],
+    });
+  });
+
+  test("a file one byte over 4 MiB names its exact size (regression: it said 'over bytes')", async () => {
+    const file = dir.write("over.yaml", `${"#".repeat(MAX_CONFIG_BYTES)}\n`);
+    expect(await loadConfigFile(file)).toStrictEqual({
+      ok: false,
+      errors: [
+        {
+          path: file,
+          message: `file too large: ${MAX_CONFIG_BYTES + 1} bytes, the limit is 4194304 (4 MiB)`,
         },
       ],
     });

@@ -3,7 +3,7 @@ import { loadConfigFile } from "../../src/config/load.ts";
 import { redactConfig } from "../../src/config/redact.ts";
 import { localFixture } from "../support/fixtures.ts";
 
-test("redacts every secret of the full fixture and every New Relic header value (§18 item 59)", async () => {
+test("redacts every secret of the full fixture and every New Relic header value (reference §18 item 59)", async () => {
   const result = await loadConfigFile(localFixture("butler-sos-full.yaml"));
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   const shown = redactConfig(result.config) as typeof result.config;

@@ -150,13 +150,13 @@ describe("one error per problem, with its YAML path", () => {
         },
       },
       "Butler-SOS.userEvents.udpServerConfig.queueMetrics.influxdb.writeFrequency",
-      "must be an integer of at least 1000 (got 999)",
+      "must be an integer from 1000 to 2147483647 (got 999)",
     ],
     [
       "extractInterval",
       bs({ appNames: { enableAppNameExtract: true, hostIP: "sense", extractInterval: 9999 } }),
       "Butler-SOS.appNames.extractInterval",
-      "must be an integer of at least 10000 (got 9999)",
+      "must be an integer from 10000 to 2147483647 (got 9999)",
     ],
     [
       "MQTT qos",
@@ -564,5 +564,35 @@ describe("certificate files for app names", () => {
         },
       ],
     });
+  });
+});
+
+describe("timer settings fit a JavaScript timer (reference §14.2, §14.3)", () => {
+  // A delay above 2^31-1 ms is set to 1 ms by the runtime: writeFrequency 3e9 wrote ~1000 points a second.
+  const influxOn = {
+    influxdbConfig: { enable: true, host: "db", version: 1, v1Config: { dbName: "x" } },
+    qlikSenseEvents: {
+      influxdb: { enable: true, writeFrequency: 3_000_000_000 },
+      eventCount: { enable: true },
+    },
+  };
+  test("writeFrequency above 2147483647 is refused with its path", () => {
+    expect(errorsOf(bs({ userEvents: { sendToInfluxdb: { enable: true } }, ...influxOn }))).toStrictEqual([
+      {
+        path: "Butler-SOS.qlikSenseEvents.influxdb.writeFrequency",
+        message: "must be an integer from 1000 to 2147483647 (got 3000000000)",
+      },
+    ]);
+  });
+});
+
+describe("receiveBufferBytes fits SO_RCVBUF (reference §8.2, §14.3)", () => {
+  test("a value above 2147483647 is a config error, not a bind failure at start", () => {
+    expect(errorsOf({ "sense-events": { udp: { receiveBufferBytes: 5_000_000_000 } } })).toStrictEqual([
+      {
+        path: "sense-events.udp.receiveBufferBytes",
+        message: "must be an integer from 1 to 2147483647 (got 5000000000)",
+      },
+    ]);
   });
 });

@@ -12,7 +12,7 @@ import {
 import type { InfluxVersion } from "../../src/destinations/line-protocol.ts";
 import { createDatagramCounters } from "../../src/stats.ts";
 
-describe("event counter (spec §10.5)", () => {
+describe("event counter (reference §10.5)", () => {
   test("aggregates per source, host and origin, including rejections and empty origins", () => {
     const counter = createEventCounter();
     counter.add("qseow-proxy-session", "pro2-win1", "AppAccess");
@@ -34,7 +34,7 @@ describe("event counter (spec §10.5)", () => {
   });
 });
 
-describe("event_count lines (spec §10.5)", () => {
+describe("event_count lines (reference §10.5)", () => {
   const count = { source: "qseow-proxy-session", host: "pro2-win1", subsystem: "AppAccess", count: 5 };
   const options = (version: InfluxVersion) => ({
     version,
@@ -75,7 +75,7 @@ describe("event_count lines (spec §10.5)", () => {
   });
 });
 
-describe("user_events_queue (spec §10.6)", () => {
+describe("user_events_queue (reference §10.6)", () => {
   function totals(): IngestTotals {
     const c = createDatagramCounters();
     c.received = 100;

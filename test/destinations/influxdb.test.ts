@@ -297,7 +297,7 @@ function startFakeInflux(token: string) {
   return { requests, server, port: server.port as number };
 }
 
-describe("write requests (spec §10.1)", () => {
+describe("write requests (reference §10.1)", () => {
   const fake = startFakeInflux("tok");
   afterAll(() => fake.server.stop(true));
   afterEach(() => {
@@ -399,7 +399,7 @@ describe("write requests (spec §10.1)", () => {
   });
 });
 
-describe("result classes (spec §9)", () => {
+describe("result classes (reference §9)", () => {
   let reply: () => Response | Promise<Response> = () => new Response(null, { status: 204 });
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => reply() });
   afterAll(() => server.stop(true));

@@ -26,7 +26,7 @@ const line = (version: InfluxVersion, d: DeliverableEvent, tags: StaticTag[] = [
 const E2_TAGSET =
   "user_events,appId=a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69,appName=Sales\\ analysis,env2=a\\ b\\,c\\=d,event_action=Open\\ connection,host=pro2-win1,origin=AppAccess,qs_env=dev,qs_uaBrowserMajorVersion=119,qs_uaBrowserName=Chrome,qs_uaOsName=Windows,qs_uaOsVersion=10,userDirectory=LAB,userFull=LAB\\goran,userId=goran";
 
-describe("user_events lines (spec §10.4, §17)", () => {
+describe("user_events lines (reference §10.4, §17)", () => {
   test.each([
     [
       "E2",
@@ -231,7 +231,7 @@ describe("userTags (reference §22)", () => {
   });
 });
 
-describe("escapeTag (spec §10.3)", () => {
+describe("escapeTag (reference §10.3)", () => {
   test.each([
     ["plain", "plain"],
     ["a b,c=d", "a\\ b\\,c\\=d"],

@@ -9,10 +9,11 @@ import { testDestinationContract } from "../support/destination-contract.ts";
 import { e2Deliverable, UA, withEvent } from "../support/events.ts";
 import { type MosquittoServer, startMosquitto } from "../support/mosquitto.ts";
 import { createTestPki, type TestPki } from "../support/tls.ts";
+import { waitFor } from "../support/wait.ts";
 
 const E2 = e2Deliverable();
 
-/** The §17 E2 MQTT payload, byte for byte. */
+/** The reference §17 E2 MQTT payload, byte for byte. */
 const E2_PAYLOAD = `{"messageType":"qseow-proxy-connection","host":"pro2-win1","command":"Open connection","userDir":"LAB","userId":"goran","origin":"AppAccess","context":"/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69?reloaduri=https://sense.lab/sense/app/a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69","message":"App connection Opened for session 'c8b1a0f2'; UserAgent: '${UA.CHROME}'","tags":{"qs_env":"dev","env2":"a b,c=d"},"appId":"a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69","appName":"Sales analysis","uaBrowserName":"Chrome","uaBrowserMajorVersion":"119","uaOsName":"Windows","uaOsVersion":"10","receivedAt":"2024-11-20T08:15:42.123Z"}`;
 
 const TOPICS = {
@@ -195,7 +196,7 @@ describe("against a real mosquitto", () => {
   });
   afterAll(() => broker.close());
 
-  test("publishes E2's §17 payload to the everything topic and the connection open topic", async () => {
+  test("publishes E2's reference §17 payload to the everything topic and the connection open topic", async () => {
     const sub = await subscriber(broker);
     const dest = destination(broker);
     expect(await dest.send(dest.serialize(E2))).toStrictEqual({ kind: "ok" });
@@ -298,6 +299,21 @@ describe("against a real mosquitto", () => {
     await new Promise<void>((resolve) => twin.once("connect", () => resolve()));
     for (let i = 0; i < 50 && !lines.some((l) => l.includes("[mqtt] disconnected")); i++) await Bun.sleep(20);
     expect(lines.filter((l) => l.includes("[mqtt] disconnected")).length).toBe(1);
+  });
+
+  test("a retired destination taken over by its replacement (same clientId) logs no disconnect warning", async () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: "debug", write: (line) => lines.push(line) });
+    const old = destination(broker, { clientId: "fixed-id", log });
+    expect(await old.send([encodeMqttItem("client/test", "{}")])).toStrictEqual({ kind: "ok" });
+    old.retire?.();
+    const replacement = destination(broker, { clientId: "fixed-id", qos: 0, log: silentLogger });
+    expect(await replacement.send([encodeMqttItem("client/test", "{}")])).toStrictEqual({ kind: "ok" });
+    // The broker drops the old client when the replacement connects; wait for its socket to close.
+    await waitFor("the old client's connection to end", () =>
+      lines.some((l) => l.includes("ended while shutting down") || l.includes("[mqtt] disconnected")),
+    );
+    expect(lines.filter((l) => l.includes("warn"))).toStrictEqual([]);
   });
 });
 

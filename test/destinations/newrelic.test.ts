@@ -13,7 +13,7 @@ import { e2Deliverable, SALES_APP_ID, withEvent } from "../support/events.ts";
 
 const E2 = e2Deliverable();
 
-/** The §17 E2 New Relic array element, byte for byte. */
+/** The reference §17 E2 New Relic array element, byte for byte. */
 const E2_ELEMENT =
   '{"timestamp":1732090542123,"qs_host":"pro2-win1","qs_event_action":"Open connection","qs_userFull":"ab4d299d22eb1b8e","qs_userDirectory":"e917621682605938","qs_userId":"76b784e6533bb670","qs_origin":"AppAccess","qs_appId":"a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69","qs_appName":"Sales analysis","qs_uaBrowserName":"Chrome","qs_uaBrowserMajorVersion":"119","qs_uaOsName":"Windows","qs_uaOsVersion":"10","service":"qlik-sense","qs_env":"dev","env2":"a b,c=d","eventType":"qs_userEvent"}';
 
@@ -102,7 +102,7 @@ function destination(overrides: Partial<NewRelicDestinationOptions> = {}): Desti
 }
 
 describe("attributes", () => {
-  test("E2 serialises to the §17 array element", () => {
+  test("E2 serialises to the reference §17 array element", () => {
     expect(destination().serialize(E2)).toStrictEqual([E2_ELEMENT]);
   });
 
@@ -194,7 +194,7 @@ describe("attributes", () => {
 });
 
 describe("requests", () => {
-  test("POSTs a gzip JSON array to /v1/accounts/<id>/events with the §12 headers", async () => {
+  test("POSTs a gzip JSON array to /v1/accounts/<id>/events with the reference §12 headers", async () => {
     const dest = destination({ headers: [{ name: "X-Custom", value: "yes" }] });
     expect(await dest.send(dest.serialize(E2))).toStrictEqual({ kind: "ok" });
     expect(api.received).toStrictEqual([

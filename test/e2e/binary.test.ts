@@ -88,7 +88,7 @@ describe("with a config file", () => {
   });
   afterAll(() => stopChild(running));
 
-  test("stores 40 send-test-events datagrams, newest first, with the §6 keys", async () => {
+  test("stores 40 send-test-events datagrams, newest first, with the reference §6 keys", async () => {
     await sendTestEvents(udp, 40);
     await waitForReceived(apiUrl, 40);
     const { events, next } = await getJson(`${apiUrl}/api/events`);

@@ -71,7 +71,7 @@ describe("exit codes", () => {
     expect(result.stderr).toStartWith("config error: ");
   });
 
-  test("a non-loopback API host without a token exits 78 with the §13 message", async () => {
+  test("a non-loopback API host without a token exits 78 with the reference §13 message", async () => {
     const file = dir.write("open-api.yaml", { "sense-events": { api: { host: "0.0.0.0" } } });
     const result = await runToEnd([BUN, MAIN, "-c", file]);
     expect({ code: result.code, stderr: result.stderr }).toStrictEqual({
@@ -135,6 +135,17 @@ describe("run", () => {
       accepted: stats.datagrams.accepted,
       users: events.map((e: { userId: string }) => e.userId),
     }).toStrictEqual({ excluded: 1, accepted: 1, users: ["testuser2"] });
+  });
+
+  test("user events disabled is warned once at start, not again by the UDP listener", async () => {
+    const { file } = await writeRunConfig("disabled.yaml", { userEvents: { enable: false } });
+    await startRun(["-c", file]);
+    child?.kill("SIGTERM");
+    expect(await child?.exited).toBe(0);
+    const lines = [...(child?.stdout ?? []), ...(child?.stderr ?? [])];
+    expect(lines.filter((l) => l.includes("user events are disabled"))).toStrictEqual([
+      expect.stringContaining("[config] user events are disabled"),
+    ]);
   });
 
   test("SIGTERM shuts down and exits 0", async () => {

@@ -20,7 +20,7 @@ const UA =
 const APP = "a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69";
 const CONTEXT = `/app/${APP}?reloaduri=https://sense.lab/sense/app/${APP}`;
 const MESSAGE = `App connection Opened for session 'c8b1a0f2'; UserAgent: '${UA}'`;
-/** E2 of spec §17 (the app name is unknown here: app-name extraction is off). */
+/** E2 of reference §17 (the app name is unknown here: app-name extraction is off). */
 const E2 = `/qseow-proxy-connection/;pro2-win1;Open connection;LAB;goran;AppAccess;${CONTEXT};${MESSAGE}`;
 const BURST = 2000;
 
@@ -77,7 +77,7 @@ describe("delivery to real InfluxDB and mosquitto", () => {
     config?.remove();
   });
 
-  test("writes the E2 event to InfluxDB with the §10.4 tags and fields at its receive time", async () => {
+  test("writes the E2 event to InfluxDB with the reference §10.4 tags and fields at its receive time", async () => {
     const q = `SELECT * FROM user_events WHERE host = 'pro2-win1'`;
     await waitFor("the E2 line in InfluxDB", async () => rows(await influx.query(q, E2E_DB)).length > 0);
     const event = await newestEvent(receiver);
@@ -112,7 +112,7 @@ describe("delivery to real InfluxDB and mosquitto", () => {
     ]);
   });
 
-  test("publishes the §11 payload of E2 to the everything topic and the connection-open topic", async () => {
+  test("publishes the reference §11 payload of E2 to the everything topic and the connection-open topic", async () => {
     await waitFor("two MQTT messages for goran", () => subscriber.messages.length >= 2);
     const event = await newestEvent(receiver);
     const payload = {
@@ -141,7 +141,7 @@ describe("delivery to real InfluxDB and mosquitto", () => {
     ]);
   });
 
-  test("stores every event of a burst, including many received in the same millisecond (§18 item 43)", async () => {
+  test("stores every event of a burst, including many received in the same millisecond (reference §18 item 43)", async () => {
     const burst = (n: number) =>
       `/qseow-proxy-session/;burst-host;Start session;E2E;u${n};AppAccess;/;Start session for user 'E2E\\u${n}'`;
     await sendNumbered(config.udpPort, 0, BURST, 1_000_000, burst);
@@ -213,7 +213,7 @@ describe("batching against an InfluxDB v2 stand-in", () => {
     config?.remove();
   });
 
-  test("sends no request with more than maxBatchSize lines (§18 item 37)", async () => {
+  test("sends no request with more than maxBatchSize lines (reference §18 item 37)", async () => {
     await sendNumbered(config.udpPort, 0, 35, 1_000_000);
     await waitFor("35 lines at the stand-in", () => batches.reduce((a, b) => a + b, 0) >= 35);
     const stats = (await receiver.stats()).destinations.influxdb;

@@ -29,7 +29,7 @@ let subscriber: MqttCounter;
 beforeAll(async () => {
   [influx, broker] = await Promise.all([startInfluxdb(), startMosquitto({ persistence: true })]);
   subscriber = await subscribeCounter(broker.port);
-  // A small memory queue makes the outage overflow to the sqlite spool and back (§18 item 30).
+  // A small memory queue makes the outage overflow to the sqlite spool and back (reference §18 item 30).
   config = await writeE2eConfig({
     influx: { port: influx.port },
     mqtt: { port: broker.port },
@@ -89,7 +89,7 @@ test("delivers every event exactly once to InfluxDB and MQTT across an InfluxDB 
     () => subscriber.countsById("qliksense/userevent").size >= TOTAL,
     30_000,
   );
-  // Event counts are deltas that must survive failed writes too (§10.5, §18 item 46).
+  // Event counts are deltas that must survive failed writes too (reference §10.5, §18 item 46).
   const counted = "SELECT sum(counter) FROM event_count WHERE host = 'e2e-host'";
   await waitFor(
     "event counts for every event",
@@ -102,7 +102,7 @@ test("delivers every event exactly once to InfluxDB and MQTT across an InfluxDB 
   for (let n = 0; n < TOTAL; n++) if (!counts.has(`u${n}`)) missing.push(`u${n}`);
   const duplicated = [...counts.values()].filter((c) => c > 1).length;
   // QoS 1 is at least once: a publish whose PUBACK was lost in the broker restart is sent again.
-  // Delivery follows enqueue order (§18 items 30 and 50): first arrivals must be ascending.
+  // Delivery follows enqueue order (reference §18 items 30 and 50): first arrivals must be ascending.
   const firstArrivals = [
     ...new Set(
       subscriber.messages
@@ -150,7 +150,7 @@ test("delivers every event exactly once to InfluxDB and MQTT across an InfluxDB 
   });
 }, 150_000);
 
-test("publishes events received while the broker was down at startup, in order, once it is up (§18 item 50)", async () => {
+test("publishes events received while the broker was down at startup, in order, once it is up (reference §18 item 50)", async () => {
   await broker.stop();
   const late = await writeE2eConfig({ mqtt: { port: broker.port } });
   const second = await spawnReceiver(late);

@@ -81,7 +81,7 @@ test("kill -9 during an InfluxDB outage loses nothing older than about a second:
   expect(await storedIds(db, 1000)).toStrictEqual(ids(0, 1000));
 });
 
-test("SIGTERM with InfluxDB down spools everything and exits 0; the next run delivers it in order (§18 item 35)", async () => {
+test("SIGTERM with InfluxDB down spools everything and exits 0; the next run delivers it in order (reference §18 item 35)", async () => {
   await influx.stop();
   const db = "restart_term";
   const config = await writeE2eConfig({

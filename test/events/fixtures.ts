@@ -1,7 +1,7 @@
 import type { UserEvent } from "../../src/events/event.ts";
 import type { EventMatcher } from "../../src/events/ring.ts";
 
-/** Builds a user event with the §6 key order; `id` drives a default receivedAt one second apart. */
+/** Builds a user event with the reference §6 key order; `id` drives a default receivedAt one second apart. */
 export function makeEvent(id: number, overrides: Partial<UserEvent> = {}): UserEvent {
   const base: UserEvent = {
     id,

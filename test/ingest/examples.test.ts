@@ -5,7 +5,7 @@ import { RejectedLog } from "../../src/ingest/rejected.ts";
 import { createUserAgentParser } from "../../src/ingest/user-agent.ts";
 import { silentLogger } from "../../src/log.ts";
 
-// The full §4.3 strings behind the `<UA-…>` placeholders of §17.
+// The full reference §4.3 strings behind the `<UA-…>` placeholders of reference §17.
 const UA: Record<string, string> = {
   "<UA-CHROME>":
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36",
@@ -17,7 +17,7 @@ const UA: Record<string, string> = {
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1",
 };
 
-/** Expands `<UA-…>` placeholders and the written-out `\r\n` of §17 (only ever at the end of a datagram). */
+/** Expands `<UA-…>` placeholders and the written-out `\r\n` of reference §17 (only ever at the end of a datagram). */
 const expand = (s: string): string =>
   s.replace(/<UA-[A-Z]+>/g, (id) => UA[id] ?? id).replace(/\\r\\n$/, "\r\n");
 
@@ -28,7 +28,7 @@ const APP_NAMES = new Map([
 
 const encoder = new TextEncoder();
 
-/** E1–E6 of §17 in order: datagram as written in the spec, receive time, sender, expected API JSON. */
+/** E1–E6 of reference §17 in order: datagram as written in the reference, receive time, sender, expected API JSON. */
 const ACCEPTED: [string, string, string, string, string][] = [
   [
     "E1: session start, format (a), no UA",
@@ -74,8 +74,8 @@ const ACCEPTED: [string, string, string, string, string][] = [
   ],
 ];
 
-describe("§17 accepted examples", () => {
-  // One processor for the whole sequence, so the ids run 1 to 6 as in the spec.
+describe("reference §17 accepted examples", () => {
+  // One processor for the whole sequence, so the ids run 1 to 6 as in the reference.
   const processor = createProcessor({
     appName: (id) => APP_NAMES.get(id),
     userAgents: createUserAgentParser(),
@@ -88,7 +88,7 @@ describe("§17 accepted examples", () => {
   });
 });
 
-describe("§17 rejected examples", () => {
+describe("reference §17 rejected examples", () => {
   const processor = createProcessor({
     appName: () => undefined,
     userAgents: createUserAgentParser(),
@@ -122,7 +122,7 @@ describe("§17 rejected examples", () => {
     });
   });
 
-  test("E7 gives the rejected-ring entry of §17", () => {
+  test("E7 gives the rejected-ring entry of reference §17", () => {
     const bytes = encoder.encode("/qseow-proxy-session/;pro2-win1");
     const result = processor.process(bytes, "10.0.1.21", Date.parse("2024-11-20T08:46:00.000Z"));
     if (result.kind !== "rejected") throw new Error(`not rejected: ${result.kind}`);

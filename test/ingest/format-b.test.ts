@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { parseFormatB } from "../../src/ingest/format-b.ts";
 
-describe("format (b) action rules (§3.4)", () => {
+describe("format (b) action rules (reference §3.4)", () => {
   test.each([
     ["Start session for user 'LAB\\a'", "Start session"],
     ["  START SESSION for user 'LAB\\a'", "Start session"],
@@ -36,7 +36,7 @@ describe("format (b) action rules (§3.4)", () => {
   });
 });
 
-describe("format (b) user rules R1–R4 (§3.4)", () => {
+describe("format (b) user rules R1–R4 (reference §3.4)", () => {
   test.each([
     ["R1 quoted after user", "Start session for user 'LAB\\goran'", "LAB", "goran"],
     ["R1 with a space in ID", "Start session for USER 'LAB\\Goran Svensson' now", "LAB", "Goran Svensson"],

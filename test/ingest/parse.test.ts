@@ -31,7 +31,7 @@ function withField(index: number, value: string): string {
   return parts.join(";");
 }
 
-describe("decoding (§3.1)", () => {
+describe("decoding (reference §3.1)", () => {
   test("accepts a well-formed format (a) datagram", () => {
     expect(accept(withField(1, "pro2-win1"))).toStrictEqual(BASE);
   });
@@ -53,7 +53,7 @@ describe("decoding (§3.1)", () => {
   });
 });
 
-describe("control characters and (null) (§3.1, checklist 1)", () => {
+describe("control characters and (null) (reference §3.1, §18 item 1)", () => {
   test.each(FIELDS.map((key, i) => [key, i + 1] as const))("removes control characters from %s", (key, i) => {
     const dirty = `\u0000a\u0001b\u001f\tc\u007f\r\n`;
     expect(accept(withField(i, dirty))[key]).toBe("abc");
@@ -93,7 +93,7 @@ describe("control characters and (null) (§3.1, checklist 1)", () => {
   });
 });
 
-describe("field caps (§3.1, checklist 2)", () => {
+describe("field caps (reference §3.1, §18 item 2)", () => {
   const caps = [
     ["host", 100, 1],
     ["action", 100, 2],
@@ -135,7 +135,7 @@ describe("field caps (§3.1, checklist 2)", () => {
   });
 });
 
-describe("type (§3.2, checklist 3)", () => {
+describe("type (reference §3.2, §18 item 3)", () => {
   test.each([
     ["/QSEOW-PROXY-SESSION/", "qseow-proxy-session"],
     ["qseow-proxy-session", "qseow-proxy-session"],
@@ -179,7 +179,7 @@ describe("type (§3.2, checklist 3)", () => {
   });
 });
 
-describe("empty datagrams (§3.1, checklist 4)", () => {
+describe("empty datagrams (reference §3.1, §18 item 4)", () => {
   test.each([
     ["no bytes", ""],
     ["CR LF", "\r\n"],
@@ -195,7 +195,7 @@ describe("empty datagrams (§3.1, checklist 4)", () => {
   });
 });
 
-describe("field counts (§3.3, §3.4, checklist 5–6)", () => {
+describe("field counts (reference §3.3, §3.4, §18 items 5–6)", () => {
   test.each([1, 2, 3, 4, 5, 6, 7])("rejects a session datagram with %i fields", (n) => {
     const text = ["/qseow-proxy-session/", "a", "b", "c", "d", "e", "f"].slice(0, n).join(";");
     expect(parseDatagram(bytes(text))).toStrictEqual({
@@ -236,7 +236,7 @@ describe("field counts (§3.3, §3.4, checklist 5–6)", () => {
   });
 });
 
-describe("format (b) (§3.4, checklist 7–8)", () => {
+describe("format (b) (reference §3.4, §18 items 7–8)", () => {
   test("takes the origin from the subsystem and action and user from the message", () => {
     expect(
       accept("/proxy-user-event/;sense-central;Proxy;/hub/;Closing connection LAB\\goran"),
@@ -282,7 +282,7 @@ describe("format (b) (§3.4, checklist 7–8)", () => {
   });
 });
 
-describe("canonicalAction (§3.5, checklist 9)", () => {
+describe("canonicalAction (reference §3.5, §18 item 9)", () => {
   test.each([
     ["Start session", "Start session"],
     ["start SESSION", "Start session"],

@@ -66,7 +66,7 @@ function setup(overrides: Partial<PipelineSettings> = {}, options: { store?: (e:
 
 const zero = createDatagramCounters();
 
-describe("order of checks (spec §2)", () => {
+describe("order of checks (reference §2)", () => {
   const big = encode(`${"x".repeat(200)}`);
   test.each([
     [

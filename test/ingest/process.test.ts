@@ -31,7 +31,7 @@ function accepted(result: ProcessResult) {
   return result.deliverable;
 }
 
-describe("ids and keys (§6, checklist 20)", () => {
+describe("ids and keys (reference §6, §18 item 20)", () => {
   test("numbers accepted events 1, 2, 3 and skips rejected and excluded ones", () => {
     const processor = setup();
     const ids = [
@@ -48,7 +48,7 @@ describe("ids and keys (§6, checklist 20)", () => {
     expect(processor.lastId()).toBe(3);
   });
 
-  test("builds the event with exactly the §6 keys in order", () => {
+  test("builds the event with exactly the reference §6 keys in order", () => {
     const event = accepted(setup().process(session(), "10.0.1.21", MS)).event;
     expect(Object.keys(event)).toStrictEqual(EVENT_KEYS);
   });
@@ -99,7 +99,7 @@ describe("ids and keys (§6, checklist 20)", () => {
   });
 });
 
-describe("rejections and exclusions (§3.6, §5, checklist 19)", () => {
+describe("rejections and exclusions (reference §3.6, §5, §18 item 19)", () => {
   test("returns the rejection with its detail and decoded text", () => {
     expect(setup().process(encoder.encode("/qseow-proxy-session/;pro2-win1"), "10.0.1.21", MS)).toStrictEqual(
       {
@@ -128,7 +128,7 @@ describe("rejections and exclusions (§3.6, §5, checklist 19)", () => {
   });
 });
 
-describe("enrichment (§4, checklist 11, 15)", () => {
+describe("enrichment (reference §4, §18 items 11, 15)", () => {
   test.each([
     ["LAB;goran", "LAB\\goran"],
     [";goran", ""],
@@ -178,7 +178,7 @@ describe("enrichment (§4, checklist 11, 15)", () => {
   });
 });
 
-describe("timestamps (§10.2)", () => {
+describe("timestamps (reference §10.2)", () => {
   test("counts earlier accepted events in the same millisecond", () => {
     const processor = setup();
     const stamps = [MS, MS, MS + 1, MS + 1, MS + 1].map(

@@ -30,7 +30,7 @@ const rejection = (overrides: Partial<Rejection> = {}): Rejection => ({
   ...overrides,
 });
 
-describe("ring (§3.6, checklist 10)", () => {
+describe("ring (reference §3.6, §18 item 10)", () => {
   test("stores the entry with its preview", () => {
     const { rejected } = setup();
     rejected.add(rejection());
@@ -86,7 +86,7 @@ describe("ring (§3.6, checklist 10)", () => {
   });
 });
 
-describe("throttled logging (§3.6, checklist 10)", () => {
+describe("throttled logging (reference §3.6, §18 item 10)", () => {
   const first = {
     level: "warn",
     msg: "rejected malformed datagram from 10.0.1.21:53127: qseow-proxy-session needs 8 fields, got 2",

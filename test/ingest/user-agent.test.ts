@@ -28,7 +28,7 @@ const IE11 = "Mozilla/5.0 (Windows NT 10.0; WOW64; Trident/7.0; rv:11.0) like Ge
 const CHROME_LINUX =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36";
 
-describe("values (§4.3, checklist 17)", () => {
+describe("values (reference §4.3, §18 item 17)", () => {
   test.each([
     ["UA-CHROME", CHROME, "Chrome", "119", "Windows", "10"],
     ["UA-EDGE", EDGE, "Edge", "119", "Windows", "10"],
@@ -51,7 +51,7 @@ describe("values (§4.3, checklist 17)", () => {
   });
 });
 
-describe("raw UA (§4.3, checklist 16)", () => {
+describe("raw UA (reference §4.3, §18 item 16)", () => {
   test.each([
     ["takes the text after UserAgent:", "a UserAgent: curl/8.4.0", "curl/8.4.0"],
     ["trims it and removes every quote", "a UserAgent:   'cu'rl/8' \t", "curl/8"],
@@ -70,7 +70,7 @@ describe("raw UA (§4.3, checklist 16)", () => {
   });
 });
 
-describe("cache (§4.3, checklist 18)", () => {
+describe("cache (reference §4.3, §18 item 18)", () => {
   test("counts a repeated UA string as a hit and returns the same values", () => {
     const parser = createUserAgentParser();
     const first = parser.parse(`one UserAgent: '${CHROME}'`);
@@ -131,7 +131,7 @@ describe("repeated messages (segment table on the hot path)", () => {
   });
 });
 
-describe("dependency (§4.3, checklist 17)", () => {
+describe("dependency (reference §4.3, §18 item 17)", () => {
   const root = join(import.meta.dir, "..", "..");
 
   test("resolves ua-parser-js 1.x", () => {

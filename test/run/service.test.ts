@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import dgram from "node:dgram";
+import { readFileSync } from "node:fs";
 import { loadConfigFile } from "../../src/config/load.ts";
 import { openSpool } from "../../src/destinations/spool-file.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
@@ -111,7 +112,7 @@ const zeroCounters = {
   rejected: { unknown_type: 0, malformed: 0 },
 };
 
-describe("ingest limits (§18 items 26–27)", () => {
+describe("ingest limits (reference §18 items 26–27)", () => {
   test.each([
     ["127.0.0.1", { accepted: 1, dropped: 0 }],
     ["10.1.2.0/24", { accepted: 0, dropped: 1 }],
@@ -182,7 +183,7 @@ describe("rate limit across a reload", () => {
 });
 
 describe("UDP binding and stats", () => {
-  test("bound on :: an IPv4 sender is shown as IPv4 (§18 item 23)", async () => {
+  test("bound on :: an IPv4 sender is shown as IPv4 (reference §18 item 23)", async () => {
     const r = await start({}, { udpHost: "::" });
     await sendAndCount(r, [startSession("anna")]);
     const { events } = await getJson(`${r.apiUrl}/api/events`);
@@ -192,7 +193,7 @@ describe("UDP binding and stats", () => {
     });
   });
 
-  test("stats report the requested and effective receive buffer and the kernel counter (§18 item 24)", async () => {
+  test("stats report the requested and effective receive buffer and the kernel counter (reference §18 item 24)", async () => {
     const r = await start({ senseEvents: { udp: { receiveBufferBytes: 262144 } } });
     const { udp } = await getJson(`${r.apiUrl}/api/stats`);
     expect({
@@ -208,9 +209,14 @@ describe("UDP binding and stats", () => {
       kernel: process.platform === "linux" ? "number" : "object",
       sinceStart: process.platform === "linux" ? 0 : null,
     });
+    // The usable size, as the request is meant (not Linux's doubled report): granted up to rmem_max.
+    if (process.platform === "linux") {
+      const rmemMax = Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8"));
+      expect(udp.receiveBufferEffective).toBe(Math.min(262144, rmemMax));
+    }
   });
 
-  test("/health is 200 ok while UDP listens (§18 item 55)", async () => {
+  test("/health is 200 ok while UDP listens (reference §18 item 55)", async () => {
     const r = await start();
     const { status, body } = await fetchJson(`${r.apiUrl}/health`);
     expect({ status, body: { ...body, uptimeSeconds: 0 } }).toStrictEqual({
@@ -243,7 +249,7 @@ describe("UDP binding and stats", () => {
   });
 });
 
-describe("reload (§18 items 61–62)", () => {
+describe("reload (reference §18 items 61–62)", () => {
   test("an excludeUser change is applied, listed, and keeps stored events", async () => {
     const r = await start();
     await sendAndCount(r, [startSession("anna")]);
@@ -331,6 +337,26 @@ describe("reload (§18 items 61–62)", () => {
       },
     });
     expect((await fetch(`${r.apiUrl}/health`)).status).toBe(200);
+  });
+
+  test("a history path change waits for a restart: /api/config keeps showing the file in use", async () => {
+    const r = await start();
+    const before = (await getJson(`${r.apiUrl}/api/config`)) as { "sense-events": { history: unknown } };
+    rewrite(r, r.ports, { senseEvents: { history: { path: "elsewhere.sqlite" } } });
+    const outcome = await reload(r);
+    const after = (await getJson(`${r.apiUrl}/api/config`)) as { "sense-events": { history: unknown } };
+    expect({ outcome, history: after["sense-events"].history }).toStrictEqual({
+      outcome: {
+        status: 200,
+        body: {
+          reloaded: true,
+          changed: ["sense-events.history.path"],
+          udpRebound: false,
+          restartRequired: ["sense-events.history.path"],
+        },
+      },
+      history: before["sense-events"].history,
+    });
   });
 
   test("an invalid file is refused with 422 and the old config stays in force", async () => {
@@ -523,7 +549,7 @@ describe("startup failures", () => {
   });
 });
 
-describe("shutdown (§9)", () => {
+describe("shutdown (reference §9)", () => {
   test("close() ends SSE streams and frees the UDP and API ports", async () => {
     const r = await start();
     const response = await fetch(`${r.apiUrl}/api/events/stream`);
@@ -618,5 +644,71 @@ describe("SSE", () => {
     } finally {
       controller.abort();
     }
+  });
+});
+
+describe("reload keeps a network-facing API protected (reference §14.4)", () => {
+  test("a reload that empties the token while api.host waits for a restart is refused, and the API still asks for it", async () => {
+    const api = { host: "0.0.0.0", token: "s3cret" };
+    const r = await start({ senseEvents: { api: { ...api, port: await freeTcpPort() } } });
+    const ports = { udp: r.ports.udp, api: Number(new URL(r.apiUrl).port) };
+    // The file now says loopback without a token, which alone is valid; but the host change waits for a restart.
+    rewrite(r, ports, { senseEvents: { api: { host: "127.0.0.1", port: ports.api, token: "" } } });
+    const outcome = await fetchJson(`${r.apiUrl}/api/config/reload`, {
+      method: "POST",
+      headers: { Authorization: "Bearer s3cret" },
+    });
+    const unauthenticated = (await fetch(`${r.apiUrl}/api/config`)).status;
+    expect({ status: outcome.status, path: outcome.body.errors?.[0]?.path, unauthenticated }).toStrictEqual({
+      status: 422,
+      path: "sense-events.api.token",
+      unauthenticated: 401,
+    });
+  });
+});
+
+describe("api.enable waits for a restart (reference §14.4)", () => {
+  test("a reload that turns the API off lists api.enable under restartRequired and keeps showing the API in force", async () => {
+    const r = await start();
+    rewrite(r, r.ports, { senseEvents: { api: { enable: false, port: r.ports.api } } });
+    const outcome = await reload(r);
+    const config = await getJson(`${r.apiUrl}/api/config`);
+    expect({
+      restartRequired: (outcome.body as { restartRequired: string[] }).restartRequired,
+      shownEnable: config["sense-events"].api.enable,
+    }).toStrictEqual({ restartRequired: ["sense-events.api.enable"], shownEnable: true });
+  });
+});
+
+describe("shutdown during a reload (reference §9, §14.4)", () => {
+  test.each([0, 1, 2])(
+    "close() %d ticks into a reload that moves UDP: no listener is left open, and no rebind is claimed that did not happen",
+    async (ticks) => {
+      const r = await start();
+      const moved = await freeUdpPort();
+      rewrite(r, { udp: moved, api: r.ports.api });
+      const reloading = r.service.reload();
+      for (let i = 0; i < ticks; i++) await Bun.sleep(0);
+      await r.service.close();
+      const outcome = await reloading;
+      const body = outcome.body as { reloaded: boolean; udpRebound?: boolean };
+      expect({
+        claimedWithoutRebind: body.reloaded && body.udpRebound !== true,
+        old: await udpPortFree(r.ports.udp, "127.0.0.1"),
+        moved: await udpPortFree(moved, "127.0.0.1"),
+      }).toStrictEqual({ claimedWithoutRebind: false, old: true, moved: true });
+    },
+  );
+});
+
+describe("reload from an empty file (reference §14.4)", () => {
+  test("a file caught truncated mid-write is refused and the running config kept", async () => {
+    const r = await start({ userEvents: { excludeUser: [{ directory: "LAB", userId: "anna" }] } });
+    r.dir.write("config.yaml", "");
+    const outcome = await reload(r);
+    expect({ status: outcome.status, udp: r.service.udpAddress }).toStrictEqual({
+      status: 422,
+      udp: `127.0.0.1:${r.ports.udp}`,
+    });
   });
 });

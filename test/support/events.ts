@@ -3,7 +3,7 @@ import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
 const UA_CHROME =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36";
 
-/** The user agent strings of spec §4.3, by their ids (`<UA-CHROME>` is `UA.CHROME`). */
+/** The user agent strings of reference §4.3, by their ids (`<UA-CHROME>` is `UA.CHROME`). */
 export const UA = {
   CHROME: UA_CHROME,
   EDGE: `${UA_CHROME} Edg/119.0.2151.72`,
@@ -13,10 +13,10 @@ export const UA = {
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1",
 } as const;
 
-/** The spec §17 app whose name is `Sales analysis`. */
+/** The reference §17 app whose name is `Sales analysis`. */
 export const SALES_APP_ID = "a421f4a2-c311-4ef4-ba41-fe2e6a2b0d69";
 
-/** The keys of an API event in spec §6 order. */
+/** The keys of an API event in reference §6 order. */
 export const EVENT_KEYS = [
   "id",
   "receivedAt",
@@ -50,7 +50,7 @@ export function withEvent(
   return { ...base, event: { ...base.event, ...changes }, userFull };
 }
 
-/** Spec §17 E2: open connection with an app context, `;` in the message, Chrome 119 on Windows 10. */
+/** Reference §17 E2: open connection with an app context, `;` in the message, Chrome 119 on Windows 10. */
 export function e2Event(): UserEvent {
   return {
     id: 2,
@@ -76,7 +76,7 @@ export function e2Event(): UserEvent {
   };
 }
 
-/** Spec §17 E5: iPhone, upper-case GUID followed by `/sheet/…`, unknown app name. */
+/** Reference §17 E5: iPhone, upper-case GUID followed by `/sheet/…`, unknown app name. */
 export function e5Event(): UserEvent {
   return {
     id: 5,
@@ -102,7 +102,7 @@ export function e5Event(): UserEvent {
   };
 }
 
-/** Spec §17 E6: session stop with empty origin and context. */
+/** Reference §17 E6: session stop with empty origin and context. */
 export function e6Event(): UserEvent {
   return {
     id: 6,
@@ -122,7 +122,7 @@ export function e6Event(): UserEvent {
   };
 }
 
-/** Spec §17 E2 as the pipeline hands it to destinations. */
+/** Reference §17 E2 as the pipeline hands it to destinations. */
 export function e2Deliverable(k = 0): DeliverableEvent {
   return deliverable(e2Event(), k);
 }
