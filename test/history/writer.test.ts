@@ -5,7 +5,9 @@ import { openHistoryWriter } from "../../src/history/open.ts";
 import { createHistoryWriter } from "../../src/history/writer.ts";
 import { deliverable } from "../support/events.ts";
 import { tempDir } from "../support/process.ts";
-import { events, KNOWN } from "./support.ts";
+import { events, KNOWN, MIN, openPart, type Row, store, T0 } from "./support.ts";
+
+const DAY = 24 * 60 * MIN;
 
 const items = (): HistoryItem[] =>
   events([...KNOWN, ...KNOWN.map(([m, ...rest]) => [m + 60, ...rest] as (typeof KNOWN)[number])]).map(
@@ -39,5 +41,32 @@ test("a batch whose transaction fails stores nothing and is stored whole when re
   } finally {
     db.close();
     dir.cleanup();
+  }
+});
+
+test("a batch of several 64-row statements and a remainder is stored row for row (reference §19)", async () => {
+  const o = await openPart({ now: () => T0 + 2 * DAY });
+  try {
+    // 200 events = three 64-row statements and 8 single rows; users and apps vary per row.
+    const rows: Row[] = Array.from({ length: 200 }, (_, i): Row => {
+      const user = `user${i % 7}`;
+      return i % 3 === 0
+        ? [i, "Start session", user, `node${i % 2}`]
+        : [
+            i,
+            "Open connection",
+            user,
+            `node${i % 2}`,
+            [`app-${i % 5}`, i % 10 === 1 ? "Renamed" : `App ${i % 5}`],
+          ];
+    });
+    const list = events(rows);
+    await store(o.part, list);
+    expect(o.part.queries.events({ from: 0, to: T0 + 2 * DAY }, 1000, null).events.reverse()).toStrictEqual(
+      list,
+    );
+  } finally {
+    await o.part.close();
+    o.dir.cleanup();
   }
 });
