@@ -54,6 +54,7 @@ export interface StatsSnapshot {
   udp: {
     address: string | null;
     receiveBufferRequested: number;
+    /** The usable receive buffer in bytes, comparable with the request (Linux reports it doubled; halved here). */
     receiveBufferEffective: number | null;
     kernelRcvbufErrors: number | null;
     kernelRcvbufErrorsSinceStart: number | null;

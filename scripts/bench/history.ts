@@ -22,6 +22,8 @@ import { openSpool } from "../../src/destinations/spool-file.ts";
 import type { DeliverableEvent, UserEvent } from "../../src/events/event.ts";
 import { encodeHistoryItem } from "../../src/history/item.ts";
 import { createHistoryPart, type HistoryPart } from "../../src/history/part.ts";
+import { migrate } from "../../src/history/schema.ts";
+import { usage } from "../../src/history/usage.ts";
 import { silentLogger } from "../../src/log.ts";
 import { freeUdpPort } from "./app.ts";
 import { buildCSender, send, writeDatagramFile } from "./sender.ts";
@@ -198,6 +200,44 @@ async function writeStep(rate: number, total: number) {
   };
 }
 
+/**
+ * `usage` by agent over a file whose agents table is large, as in production (one row per distinct
+ * message, and connection messages name their session): `count` agents, one day of 100,000 events
+ * using the newest 10,000 of them. Only the range's agents are looked up, so the older rows cost nothing.
+ */
+function agentKeys(count: number) {
+  const db = new Database(":memory:");
+  migrate(db);
+  const agent = db.query("INSERT INTO agents(id, msg, ua, browser, os) VALUES (?, ?, ?, ?, ?)");
+  const event = db.query(
+    "INSERT INTO events(ts, host, user, action, app, src, origin, context, agent, addr) VALUES (?, 1, ?, 1, 1, 1, 1, 1, ?, 1)",
+  );
+  db.transaction(() => {
+    for (let i = 1; i <= count; i++) {
+      const ua = { raw: `Mozilla/5.0 Chrome/${100 + (i % 30)}.0`, browserName: "Chrome" };
+      const full = { ...ua, browserMajorVersion: String(100 + (i % 30)), osName: "Windows", osVersion: "10" };
+      agent.run(
+        i,
+        `App connection for session '${i}' UserAgent: '${ua.raw}'`,
+        JSON.stringify(full),
+        "Chrome",
+        "Windows",
+      );
+    }
+    for (let i = 0; i < 100_000; i++) event.run(i * 864, i % 3000, count - (i % 10_000));
+  })();
+  const run = (by: "browser" | "browserVersion" | "osVersion") =>
+    timeIt(() => usage(db, { from: 0, to: DAY, bucket: "hour", by }));
+  const r = {
+    count,
+    browser: run("browser"),
+    browserVersion: run("browserVersion"),
+    osVersion: run("osVersion"),
+  };
+  db.close();
+  return r;
+}
+
 /** Median milliseconds of `fn` over 5 runs (after one warm-up). */
 function timeIt(fn: () => unknown): { median: number; min: number; max: number } {
   fn();
@@ -267,6 +307,15 @@ try {
   results.queries = {
     active: timeIt(() => q.active(end - DAY)),
     usageDayByApp: timeIt(() => q.usage({ from: dayStart, to: dayStart + DAY, bucket: "hour", by: "app" })),
+    usageDayByBrowser: timeIt(() =>
+      q.usage({ from: dayStart, to: dayStart + DAY, bucket: "hour", by: "browser" }),
+    ),
+    usageDayByBrowserVersion: timeIt(() =>
+      q.usage({ from: dayStart, to: dayStart + DAY, bucket: "hour", by: "browserVersion" }),
+    ),
+    usageDayByOsVersion: timeIt(() =>
+      q.usage({ from: dayStart, to: dayStart + DAY, bucket: "hour", by: "osVersion" }),
+    ),
     concurrencyDay5m: timeIt(() => q.concurrency({ from: dayStart, to: dayStart + DAY, step: 300_000 })),
     eventsPage100: timeIt(() => q.events({ from: end - DAY, to: end }, 100, null)),
     eventsPageUser: timeIt(() =>
@@ -281,6 +330,8 @@ try {
     ),
   };
   log(JSON.stringify(results.queries));
+  results.agents = agentKeys(500_000);
+  log(JSON.stringify(results.agents));
   reader.close();
   await part.close();
 
@@ -307,6 +358,7 @@ interface Results {
     directWriteCpuMicrosPerEvent: number;
   };
   queries: Record<string, { median: number; min: number; max: number }> & { activeCount: number };
+  agents: ReturnType<typeof agentKeys>;
   exportUnderLoad?: {
     export: boolean;
     ingestRate: number;
@@ -348,6 +400,14 @@ function markdown(r: Results): string {
         ["direct write, CPU µs/event", String(r.size.directWriteCpuMicrosPerEvent), ""],
         [`active?at (${q.activeCount} sessions), ms`, ms(q.active as never), "< 200"],
         ["usage, one day by app (hour buckets), ms", ms(q.usageDayByApp as never), "< 200"],
+        ["usage, one day by browser, ms", ms(q.usageDayByBrowser as never), "< 200"],
+        ["usage, one day by browserVersion, ms", ms(q.usageDayByBrowserVersion as never), "< 200"],
+        ["usage, one day by osVersion, ms", ms(q.usageDayByOsVersion as never), "< 200"],
+        [
+          `usage, one day (100,000 events, 10,000 agents) in a file of ${num(r.agents.count)} agents: browser / browserVersion / osVersion, ms`,
+          `${ms(r.agents.browser)} / ${ms(r.agents.browserVersion)} / ${ms(r.agents.osVersion)}`,
+          "",
+        ],
         ["concurrency, one day, 5 m, ms", ms(q.concurrencyDay5m as never), "< 200"],
         ["floor: reading that day's rows (4 integer columns), ms", ms(q.readDayRows as never), ""],
         ["events page (100, last day), ms", ms(q.eventsPage100 as never), ""],

@@ -1,8 +1,8 @@
 import { isMapping } from "./raw.ts";
 
 /**
- * Changes that only take effect after a restart: reference §14.4's api.host, api.port and outbox.path,
- * plus the outbox bounds and the logger, which are created once at start.
+ * Changes that only take effect after a restart (reference §14.4): the API's enable and address, the
+ * outbox path and bounds, the history file, and the logger, all created once at start.
  */
 export const RESTART_PATHS = [
   "sense-events.api.enable",
@@ -45,7 +45,7 @@ export function diffConfig(a: unknown, b: unknown): string[] {
   return out;
 }
 
-/** The changed paths that need a restart (`api.host`, `api.port`, `outbox.path`), for `restartRequired`. */
+/** The changed paths that need a restart (those under {@link RESTART_PATHS}), for `restartRequired`. */
 export function restartRequiredPaths(changed: readonly string[]): string[] {
   return RESTART_PATHS.filter((restart) =>
     changed.some(

@@ -109,7 +109,7 @@ async function readConfigText(file: string): Promise<{ text: string } | { error:
       if (bytesRead === 0) break;
       length += bytesRead;
     }
-    if (length > MAX_CONFIG_BYTES) return { error: tooLarge(length) };
+    if (length > MAX_CONFIG_BYTES) return { error: tooLarge(length, true) };
     return { text: buffer.toString("utf8", 0, length) };
   } catch (error) {
     return {
@@ -120,8 +120,12 @@ async function readConfigText(file: string): Promise<{ text: string } | { error:
   }
 }
 
-const tooLarge = (bytes: number): string =>
-  `file too large: ${bytes > MAX_CONFIG_BYTES + 1 ? bytes : "over"} bytes, the limit is ${MAX_CONFIG_BYTES} (4 MiB)`;
+/**
+ * The error for a file over the limit: `bytes` is the size from stat, or (`grew`) a lower bound from a
+ * read that found more than stat said.
+ */
+const tooLarge = (bytes: number, grew = false): string =>
+  `file too large: ${grew ? `over ${MAX_CONFIG_BYTES}` : bytes} bytes, the limit is ${MAX_CONFIG_BYTES} (4 MiB)`;
 
 /** What a non-regular file is, for the error message. */
 function fileKind(stat: Stats): string {

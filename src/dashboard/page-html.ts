@@ -106,9 +106,9 @@ export const PAGE_HTML = `<!doctype html>
         <table class="plain" id="daily-table"><thead><tr><th scope="col">Day</th><th scope="col" class="num">Users</th><th scope="col" class="num">Peak sessions</th></tr></thead><tbody></tbody></table></div>
       <div><h3>Top apps</h3>
         <table class="plain" id="apps-table"><thead><tr><th scope="col">App</th><th scope="col" class="num">Users</th><th scope="col" class="num">Connections</th></tr></thead><tbody></tbody></table></div>
-      <div><h3>Browsers</h3>
+      <div><h3>Browsers by major version</h3>
         <table class="plain" id="browser-table"><thead><tr><th scope="col">Browser</th><th scope="col" class="num">Users</th><th scope="col" class="num">Sessions</th></tr></thead><tbody></tbody></table></div>
-      <div><h3>Operating systems</h3>
+      <div><h3>Operating systems by major version</h3>
         <table class="plain" id="os-table"><thead><tr><th scope="col">OS</th><th scope="col" class="num">Users</th><th scope="col" class="num">Sessions</th></tr></thead><tbody></tbody></table></div>
     </div>
     <h3 id="search-h">Event search</h3>

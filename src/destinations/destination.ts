@@ -36,6 +36,8 @@ export interface Destination {
   send(items: string[]): Promise<SendResult>;
   /** Optional one-off work at start (create the database/bucket); must not throw. */
   start?(): Promise<void>;
+  /** Optional: replaced by a reload, it may end its send in flight but reports no more faults (it is closed next). */
+  retire?(): void;
   /** Release clients and sockets. */
   close(): Promise<void>;
 }

@@ -75,7 +75,10 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
   let receiveMaximum = Number.POSITIVE_INFINITY;
 
   function markDown(reason: string): void {
-    if (shuttingDown) return;
+    if (shuttingDown) {
+      log.debug(`[mqtt] connection to ${broker} ended while shutting down: ${reason}`);
+      return;
+    }
     if (downSince !== null) {
       log.debug(`[mqtt] still cannot reach ${broker}: ${reason}`);
       return;
@@ -269,6 +272,11 @@ export function mqttDestination(options: MqttDestinationOptions): Destination {
       const result = await Promise.race([published, closed, timeout]);
       clearTimeout(timer);
       return result;
+    },
+
+    retire() {
+      // A replacement with the same clientId takes the session over: the broker then drops this client.
+      shuttingDown = true;
     },
 
     async close() {

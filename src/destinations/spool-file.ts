@@ -28,7 +28,7 @@ function identity(path: string): string {
 }
 
 /** Moves `path` and its WAL and shared-memory files to `<path>.bad-<UTC timestamp>`; returns that name. */
-function moveAside(path: string, now: Date): string {
+export function moveAside(path: string, now: Date): string {
   const stamp = now
     .toISOString()
     .replace(/[-:]/g, "")

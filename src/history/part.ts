@@ -1,6 +1,10 @@
 import type { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Config } from "../config/schema.ts";
 import type { Destination } from "../destinations/destination.ts";
+import { type FileLock, lockFile } from "../destinations/file-lock.ts";
+import { moveAside } from "../destinations/spool-file.ts";
 import type { EventRing } from "../events/ring.ts";
 import type { SessionTracker } from "../events/sessions.ts";
 import type { Logger } from "../log.ts";
@@ -44,6 +48,8 @@ export interface HistoryPart extends Part<HistoryStats> {
   prune(): Promise<void>;
   /** Logs hosts that went silent or came back (also every 30 s). */
   checkHosts(): void;
+  /** Why the history is degraded, one sentence each (for /health): a file moved aside at start. */
+  problems(): string[];
 }
 
 /** Options for {@link createHistoryPart}. */
@@ -56,6 +62,32 @@ export interface HistoryPartOptions {
 
 const HOUR_MS = 3_600_000;
 
+/** An open history file, its writer and its event count. */
+interface OpenedFile {
+  db: Database;
+  writer: HistoryWriter;
+  count: number;
+}
+
+/** Opens the file for writing and reads it once through (dictionaries, sessions, count), so damage shows now. */
+function openFile(path: string, idleTimeoutMinutes: number): OpenedFile {
+  const db = openHistoryWriter(path);
+  try {
+    const writer = createHistoryWriter(db, idleTimeoutMinutes);
+    const count = (db.query("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n;
+    return { db, writer, count };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** True when the file's content is not a usable database (garbage, truncated); not for a newer schema or permissions. */
+function isUnreadable(error: unknown): boolean {
+  const code = (error as { code?: string } | null)?.code;
+  return code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT";
+}
+
 /** Opens the history file of `config` (null when history is off) and prunes it once. */
 export async function createHistoryPart(options: HistoryPartOptions): Promise<HistoryPart | null> {
   const { log } = options;
@@ -63,14 +95,33 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
   let config = options.config["sense-events"];
   const path = config.history.path;
   if (!config.history.enable || path === "") return null;
-  let db: Database;
-  let writer: HistoryWriter;
+  // One writer per file (reference §19): `<path>.lock`, so readers such as `history export` are not blocked.
+  let lock: FileLock;
   try {
-    db = openHistoryWriter(path);
-    writer = createHistoryWriter(db, config.sessions.idleTimeoutMinutes);
+    mkdirSync(dirname(path), { recursive: true });
+    lock = lockFile(path);
   } catch (error) {
+    throw new Error(`[history] ${(error as Error).message}`, { cause: error });
+  }
+  const problems: string[] = [];
+  let opened: OpenedFile;
+  try {
+    try {
+      opened = openFile(path, config.sessions.idleTimeoutMinutes);
+    } catch (error) {
+      // A file that is not a database, or a damaged one, must not stop event forwarding (reference §19).
+      if (!isUnreadable(error)) throw error;
+      const aside = moveAside(path, new Date(now()));
+      const message = `history file ${path} cannot be opened (${(error as Error).message}): moved aside to ${aside}; started a fresh history file`;
+      log.error(`[history] ${message}`);
+      problems.push(`${new Date(now()).toISOString()}: ${message}`);
+      opened = openFile(path, config.sessions.idleTimeoutMinutes);
+    }
+  } catch (error) {
+    lock.release();
     throw new Error(`[history] cannot open ${path}: ${(error as Error).message}`, { cause: error });
   }
+  const { db, writer } = opened;
   const reader = openHistoryReader(path);
   const queries = createHistoryQueries(
     reader,
@@ -83,7 +134,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
   );
   const pruned = { retention: 0, size: 0 };
   let malformed = 0;
-  let count = (db.query("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n;
+  let count = opened.count;
   const destination = historyDestination({
     writer,
     log,
@@ -187,6 +238,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
     },
     prune: runPrune,
     checkHosts,
+    problems: () => [...problems],
     /** Saves the sessions and closes the file; runs after the outbox has flushed into it. */
     async close() {
       if (closed) return;
@@ -201,6 +253,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
       }
       queries.close();
       db.close();
+      lock.release();
     },
   };
 }

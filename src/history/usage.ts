@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 
 /** Grouping keys of `/api/history/usage`. */
-export const USAGE_BY = ["app", "user", "host", "browser", "os"] as const;
+export const USAGE_BY = ["app", "user", "host", "browser", "os", "browserVersion", "osVersion"] as const;
 /** Bucket sizes of `/api/history/usage`. */
 export const USAGE_BUCKETS = { hour: 3_600_000, day: 86_400_000 } as const;
 /** Most rows in one answer. */
@@ -17,13 +17,48 @@ export interface UsageRow {
   connections: number;
 }
 
-/** The column of the events table each grouping reads, and how its ids become keys. */
-const KEYS: Record<(typeof USAGE_BY)[number], { column: string; sql: string }> = {
-  app: { column: "app", sql: "SELECT id, app_id, app_name FROM apps" },
-  user: { column: "user", sql: "SELECT id, dir || '\\' || uid, NULL FROM users" },
-  host: { column: "host", sql: "SELECT id, name, NULL FROM hosts" },
-  browser: { column: "agent", sql: "SELECT id, COALESCE(browser, 'unknown'), NULL FROM agents" },
-  os: { column: "agent", sql: "SELECT id, COALESCE(os, 'unknown'), NULL FROM agents" },
+/** A field of the stored user agent (`agents.ua` is the JSON of the event's `userAgent`), else NULL. */
+const uaField = (field: string) => `CASE WHEN json_valid(ua) THEN json_extract(ua, '$.${field}') END`;
+
+/** "<name> <major>" of a version grouping; the name alone without a version, "unknown" without a name. */
+function versionKey(name: string | null, version: unknown, major: (v: string) => string): [string, null] {
+  if (name === null) return ["unknown", null];
+  const v = version === null || version === undefined ? "" : major(String(version));
+  return [v === "" ? name : `${name} ${v}`, null];
+}
+
+const plain = (key: string | null): [string, null] => [key ?? "unknown", null];
+
+/**
+ * The column of the events table each grouping reads, and how its ids become keys: `sql` reads
+ * (id, a, b) from a dictionary once per query, `key` turns a and b into the key and app name. The
+ * version keys are the browser's major version as parsed and the OS version up to its first dot
+ * ("Chrome 120", "Windows 10", "Mac OS 14"). Events without a user agent (session events) are left
+ * out of them, so their "unknown" means an agent that was not recognised.
+ */
+const KEYS: Record<
+  (typeof USAGE_BY)[number],
+  { column: string; sql: string; key: (a: string | null, b: unknown) => [string, string | null] }
+> = {
+  app: {
+    column: "app",
+    sql: "SELECT id, app_id, app_name FROM apps",
+    key: (a, b) => [a ?? "", b as string | null],
+  },
+  user: { column: "user", sql: "SELECT id, dir || '\\' || uid, NULL FROM users", key: plain },
+  host: { column: "host", sql: "SELECT id, name, NULL FROM hosts", key: plain },
+  browser: { column: "agent", sql: "SELECT id, browser, NULL FROM agents", key: plain },
+  os: { column: "agent", sql: "SELECT id, os, NULL FROM agents", key: plain },
+  browserVersion: {
+    column: "agent",
+    sql: `SELECT id, browser, ${uaField("browserMajorVersion")} FROM agents WHERE ua IS NOT NULL`,
+    key: (a, b) => versionKey(a, b, (v) => v),
+  },
+  osVersion: {
+    column: "agent",
+    sql: `SELECT id, os, ${uaField("osVersion")} FROM agents WHERE ua IS NOT NULL`,
+    key: (a, b) => versionKey(a, b, (v) => v.split(".", 1)[0] as string),
+  },
 };
 
 interface Group {
@@ -46,10 +81,6 @@ export function usage(
 ): { rows: UsageRow[]; truncated: boolean } {
   const size = USAGE_BUCKETS[q.bucket];
   const k = KEYS[q.by];
-  const names = new Map<number, [string, string | null]>();
-  for (const [id, key, name] of db.query(k.sql).values() as [number, string, string | null][]) {
-    names.set(id, [key, name]);
-  }
   const open = (db.query("SELECT id FROM strs WHERE s = 'Open connection'").get() as { id: number } | null)
     ?.id;
   const rows = db
@@ -57,6 +88,15 @@ export function usage(
       `SELECT ts, ${k.column}, user, host, action FROM events WHERE ts >= ? AND ts < ? AND ${k.column} IS NOT NULL`,
     )
     .values(q.from, q.to) as [number, number, number, number, number][];
+  // Keys only for the dictionary rows the range uses: the agents table has a row per distinct
+  // message (one per session), so reading all of it would grow with the whole file, not the range.
+  const ids = new Set<number>();
+  for (const r of rows) ids.add(r[1]);
+  const names = new Map<number, [string, string | null]>();
+  const lookup = db.query(`SELECT * FROM (${k.sql}) WHERE id IN (SELECT value FROM json_each(?))`);
+  for (const [id, a, b] of lookup.values(JSON.stringify([...ids])) as [number, string | null, unknown][]) {
+    names.set(id, k.key(a, b));
+  }
   const groups = new Map<string, Group>();
   for (const [ts, id, user, host, action] of rows) {
     const bucket = ts - (ts % size);

@@ -13,7 +13,10 @@ export interface BoundUdpSocket {
   readonly address: string;
   /** The bound port. */
   readonly port: number;
-  /** The size the kernel reports (Linux: doubled, capped at 2 × net.core.rmem_max), or null if unknown. */
+  /**
+   * The usable receive buffer in bytes, comparable with the request: Linux reports twice the size (the
+   * extra half is kernel bookkeeping), so that report is halved here. Null if unknown.
+   */
   readonly receiveBufferEffective: number | null;
   /** Closes the socket; safe after an error closed it already. */
   close(): Promise<void>;
@@ -129,33 +132,30 @@ export async function bindUdpSocket(options: UdpSocketOptions): Promise<BoundUdp
   };
 }
 
-/** Reads the kernel's receive buffer size, or null when the platform cannot tell. */
+/** The usable receive buffer size (Linux reports it doubled), or null when the platform cannot tell. */
 function effectiveBuffer(s: dgram.Socket): number | null {
   try {
-    return s.getRecvBufferSize();
+    const reported = s.getRecvBufferSize();
+    return process.platform === "linux" ? Math.floor(reported / 2) : reported;
   } catch {
     return null;
   }
 }
 
-/** Logs requested and effective buffer sizes, and warns when the kernel capped the request. */
+/** Logs requested and usable buffer sizes, and warns when the kernel capped the request. */
 function logBufferSizes(log: Logger, address: string, requested: number, effective: number | null): void {
   log.info(`[udp] listening on ${address}`, {
     receiveBufferRequested: requested,
     receiveBufferEffective: effective,
   });
-  // Linux doubles the request (the extra half is for bookkeeping) and caps it at 2 × rmem_max, so
-  // an uncapped request reads back as 2 × requested: anything less there means it was capped.
-  const expected = process.platform === "linux" ? 2 * requested : requested;
-  if (effective !== null && effective < expected) {
-    // Say what the socket really got: on Linux that is half the reported size.
-    const granted = process.platform === "linux" ? effective / 2 : effective;
+  // Linux caps the request at net.core.rmem_max: less than asked for means it was capped.
+  if (effective !== null && effective < requested) {
     log.warn(
-      `[udp] receive buffer capped: asked for ${requested} bytes, got ${granted}; bursts beyond that are dropped by the kernel. ` +
+      `[udp] receive buffer capped: asked for ${requested} bytes, got ${effective}; bursts beyond that are dropped by the kernel. ` +
         (process.platform === "linux"
-          ? `To get the full buffer, raise the limit (net.core.rmem_max, now ${granted}): sysctl -w net.core.rmem_max=${requested}, ` +
+          ? `To get the full buffer, raise the limit (net.core.rmem_max, now ${effective}): sysctl -w net.core.rmem_max=${requested}, ` +
             `keep it in /etc/sysctl.d/90-sense-events.conf, then restart sense-events`
-          : `Set sense-events.udp.receiveBufferBytes to ${granted} or less to silence this`),
+          : `Set sense-events.udp.receiveBufferBytes to ${effective} or less to silence this`),
     );
   }
 }

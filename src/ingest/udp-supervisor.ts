@@ -70,7 +70,7 @@ export interface UdpReceiver {
   readonly port: number;
   /** False after a socket error or a thread crash until a replacement listens (and after close). */
   readonly listening: boolean;
-  /** The size of the receive buffer the kernel reports, or null if unknown. */
+  /** The usable receive buffer in bytes (Linux's doubled report halved), or null if unknown. */
   readonly receiveBufferEffective: number | null;
   /** Datagrams dropped because the main thread fell `maxQueuedBytes` behind. */
   readonly queueFull: number;

@@ -21,12 +21,33 @@ export interface DeliveryPart extends Part<Record<string, DestinationStats>> {
   problems(): string[];
 }
 
-/** How long a destination replaced by a reload may finish its request before it is closed. */
-const REPLACED_CLOSE_DELAY_MS = 60_000;
-
 interface Running {
   plan: DestinationPlan;
   destination: Destination;
+  /** Resolves once no send of `destination` is in flight. */
+  idle(): Promise<void>;
+}
+
+/** Builds the destination of `plan` with its sends counted, so a replaced one is closed as soon as it is idle. */
+function build(plan: DestinationPlan, log: Logger): Running {
+  const inner = buildDestination(plan, log);
+  let sending = 0;
+  const waiting: (() => void)[] = [];
+  // Everything but `send` is the destination's own (getters included).
+  const destination: Destination = Object.create(inner, {
+    send: {
+      value: async (items: string[]) => {
+        sending++;
+        try {
+          return await inner.send(items);
+        } finally {
+          if (--sending === 0) for (const wake of waiting.splice(0)) wake();
+        }
+      },
+    },
+  });
+  const idle = () => (sending === 0 ? Promise.resolve() : new Promise<void>((wake) => waiting.push(wake)));
+  return { plan, destination, idle };
 }
 
 /**
@@ -48,10 +69,20 @@ export function createDeliveryPart(config: Config, log: Logger, extra: Destinati
   let running: Running[] = [];
   let targets: Destination[] = [];
 
-  /** Closes a replaced destination later, not now: a batch it is sending must finish rather than be aborted. */
-  function retire(destination: Destination): void {
-    // Requests time out after at most writeTimeout; 60 s covers the default 10 s with room.
-    setTimeout(() => void destination.close().catch(() => {}), REPLACED_CLOSE_DELAY_MS).unref();
+  /**
+   * Closes a replaced destination once its send in flight (bounded by its own timeout) has ended, not
+   * before: a batch it is sending finishes rather than being aborted. Meanwhile it reports no faults.
+   */
+  function retire(old: Running): void {
+    old.destination.retire?.();
+    void old
+      .idle()
+      .then(() => old.destination.close())
+      .then(
+        () => log.debug(`[outbox] the replaced ${old.plan.name} destination is closed`),
+        (error: Error) =>
+          log.debug(`[outbox] closing the replaced ${old.plan.name} destination: ${error.message}`),
+      );
   }
 
   /** Puts the destinations of `next` in place; returns the names of those built anew. */
@@ -60,17 +91,17 @@ export function createDeliveryPart(config: Config, log: Logger, extra: Destinati
     const rebuilt: string[] = [];
     const kept: Running[] = plans.map((plan) => {
       const old = running.find((r) => r.plan.name === plan.name);
-      if (old !== undefined && samePlan(old.plan, plan)) return { plan, destination: old.destination };
-      const destination = buildDestination(plan, log);
-      outbox.attach(destination);
-      if (old !== undefined) retire(old.destination);
+      if (old !== undefined && samePlan(old.plan, plan)) return { ...old, plan };
+      const built = build(plan, log);
+      outbox.attach(built.destination);
+      if (old !== undefined) retire(old);
       rebuilt.push(plan.name);
-      return { plan, destination };
+      return built;
     });
     for (const old of running) {
       if (plans.some((p) => p.name === old.plan.name)) continue;
       outbox.detach(old.plan.name);
-      retire(old.destination);
+      retire(old);
     }
     running = kept;
     targets = [...kept.filter((r) => r.plan.forEvents).map((r) => r.destination), ...extra];

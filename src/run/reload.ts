@@ -19,7 +19,7 @@ export interface ReloaderOptions {
   apply: (next: Config) => Promise<string[]>;
 }
 
-/** Keeps the settings that only a restart changes (RESTART_PATHS: the API address, outbox bounds, logger). */
+/** Keeps the settings that only a restart changes (RESTART_PATHS: API, outbox, history file, logger). */
 function keepRestartOnly(next: Config, current: Config): Config {
   const se = next["sense-events"];
   const cur = current["sense-events"];
@@ -34,6 +34,7 @@ function keepRestartOnly(next: Config, current: Config): Config {
         memoryItems: cur.outbox.memoryItems,
         maxBytes: cur.outbox.maxBytes,
       },
+      history: { ...se.history, enable: cur.history.enable, path: cur.history.path },
       log: cur.log,
     },
   };

@@ -132,8 +132,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         return {
           listening: h.listening,
           address: h.address,
-          degraded: delivery.degraded || h.allowListFailedClosed,
-          problems: delivery.problems(),
+          degraded: delivery.degraded || h.allowListFailedClosed || (history?.problems().length ?? 0) > 0,
+          problems: [...delivery.problems(), ...(history?.problems() ?? [])],
           destinations: Object.fromEntries(
             Object.entries(delivery.stats()).map(([name, s]) => [name, s.state]),
           ),

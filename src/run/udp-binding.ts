@@ -50,9 +50,10 @@ export function createUdpBinding(options: UdpBindingOptions): UdpBinding {
   /** queue_full drops of receive threads already replaced. */
   let queueFullBefore = 0;
 
-  async function open(s: UdpSettings, logLevel: Config["sense-events"]["log"]["level"]) {
+  async function open(s: UdpSettings, logLevel: Config["sense-events"]["log"]["level"], reloading: boolean) {
     if (!s.enable) {
-      log.warn("[udp] user events are disabled (Butler-SOS.userEvents.enable: false): no UDP listener");
+      // The config warning ("[config] user events are disabled ...") already says so, at start and at reload.
+      if (reloading) log.info("[udp] no UDP listener: user events are disabled");
       return null;
     }
     return startUdpReceiver({
@@ -104,9 +105,9 @@ export function createUdpBinding(options: UdpBindingOptions): UdpBinding {
         thread = null;
       }
       try {
-        thread = await open(wanted, level);
+        thread = await open(wanted, level, previous !== null);
       } catch (error) {
-        if (samePort && previous !== null) thread = await open(previous, level);
+        if (samePort && previous !== null) thread = await open(previous, level, true);
         throw error;
       }
       bound = wanted;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { historyRoutes } from "../../src/api/history.ts";
 import type { UserEvent } from "../../src/events/event.ts";
 import type { HistoryPart } from "../../src/history/part.ts";
-import { events, KNOWN, MIN, openPart, store, T0 } from "../history/support.ts";
+import { events, KNOWN, MIN, mixedEvents, openPart, store, T0 } from "../history/support.ts";
 import type { TempDir } from "../support/process.ts";
 
 /** GETs a path and returns the parsed body. */
@@ -148,6 +148,40 @@ describe("other history routes", () => {
       await app.request(`/api/history/concurrency?from=${T0}&to=${T0 + 60 * MIN}&step=1h`)
     ).json();
     expect(ok).toStrictEqual({ points: [{ t: new Date(T0).toISOString(), sessions: 3, users: 3 }] });
+  });
+
+  test("/api/history/usage?by=browserVersion|osVersion answers '<name> <major>' keys", async () => {
+    const o = await openPart();
+    open.push(o);
+    await store(o.part, mixedEvents());
+    const app = historyRoutes(
+      () => o.part.queries,
+      () => T0 + 120 * MIN,
+    );
+    const range = `from=${new Date(T0).toISOString()}&to=${T0 + 60 * MIN}&bucket=day`;
+    const bucket = new Date(Date.UTC(2025, 0, 1)).toISOString();
+    const browsers = await get(app, `/api/history/usage?${range}&by=browserVersion`);
+    expect(browsers.rows.find((r: { key: string }) => r.key === "Chrome 120")).toStrictEqual({
+      bucket,
+      key: "Chrome 120",
+      uniqueUsers: 1,
+      sessions: 1,
+      connections: 1,
+    });
+    const oses = await get(app, `/api/history/usage?${range}&by=osVersion`);
+    expect(oses.rows.map((r: { key: string; uniqueUsers: number }) => [r.key, r.uniqueUsers])).toStrictEqual([
+      ["Linux", 1],
+      ["Mac OS 14", 1],
+      ["Windows 10", 2],
+      ["unknown", 1],
+    ]);
+    for (const by of ["browserversion", "version", "browser,os", ""]) {
+      const response = await app.request(`/api/history/usage?by=${by}`);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toStrictEqual({
+        error: "by: must be one of app, user, host, browser, os, browserVersion, osVersion",
+      });
+    }
   });
 
   test("/api/hosts lists every node with its counts", async () => {

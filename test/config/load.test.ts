@@ -365,6 +365,19 @@ describe("hostile files (issue 9)", () => {
     });
   });
 
+  test("a file one byte over 4 MiB names its exact size (regression: it said 'over bytes')", async () => {
+    const file = dir.write("over.yaml", `${"#".repeat(MAX_CONFIG_BYTES)}\n`);
+    expect(await loadConfigFile(file)).toStrictEqual({
+      ok: false,
+      errors: [
+        {
+          path: file,
+          message: `file too large: ${MAX_CONFIG_BYTES + 1} bytes, the limit is 4194304 (4 MiB)`,
+        },
+      ],
+    });
+  });
+
   test("a file of exactly 4 MiB is read", async () => {
     const file = dir.write("edge.yaml", `${"#".repeat(MAX_CONFIG_BYTES - 1)}\n`);
     expect((await loadConfigFile(file)).ok).toBe(true);

@@ -37,12 +37,16 @@ const requests: string[] = [];
 const consoleErrors: string[] = [];
 
 /** A format (a) datagram from `host` for `DIR\id`. */
-function datagram(action: string, id: string, host = "sense-node1", app = ""): string {
+function datagram(
+  action: string,
+  id: string,
+  host = "sense-node1",
+  app = "",
+  agent = "Mozilla/5.0 Chrome/120.0.0.0",
+): string {
   const type = action.endsWith("session") ? "qseow-proxy-session" : "qseow-proxy-connection";
   const context = app ? `/app/${app}` : "/";
-  const message = app
-    ? `App connection for session 'x1' UserAgent: 'Mozilla/5.0 Chrome/120.0.0.0'`
-    : `${action} for user`;
+  const message = app ? `App connection for session 'x1' UserAgent: '${agent}'` : `${action} for user`;
   return `/${type}/;${host};${action};CORP;${id};AppAccess;${context};${message}`;
 }
 
@@ -130,6 +134,40 @@ describe("without a token, on loopback", () => {
     expect(sessions.some((s) => s.includes("CORP\\anna") && s.includes(APP))).toBe(true);
     expect(await page.textContent("#now-users")).toBe("2");
     expect(await page.isHidden("#empty")).toBe(true);
+  });
+
+  test("the browser and OS tables count users by major version (reference §20)", async () => {
+    const firefox = "Mozilla/5.0 (Windows NT 6.1; Win64; x64; rv:115.0) Gecko/20100101 Firefox/115.0";
+    await sendUdp(open.udpPort, [
+      datagram("Open connection", "fx-user-1", "sense-node3", APP, firefox),
+      datagram("Open connection", "fx-user-2", "sense-node3", APP, firefox),
+    ]);
+    await historyEvents("fx-user-2", 1);
+    // A click on the current range reloads the history tables.
+    await page.click("[data-range='24h']");
+    const rows = async (table: string) => {
+      await page.waitForFunction(
+        (t) =>
+          [...(document.querySelector(`${t} tbody`) as unknown as { children: PageNode[] }).children].some(
+            (r) => r.textContent?.startsWith("Firefox 115") || r.textContent?.startsWith("Windows 7"),
+          ),
+        table,
+        { timeout: 10_000 },
+      );
+      return page.$$eval(`${table} tbody tr`, (trs) =>
+        trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")),
+      );
+    };
+    const browsers = await rows("#browser-table");
+    // Two users, each with one session (user and node) and one connection, on Firefox 115.
+    expect(browsers).toContainEqual(["Firefox 115", "2", "2"]);
+    // send-test-events' agents, by version: Edge 119 (Windows 10) and Safari 17 (macOS 10.15.7).
+    expect(browsers.map((r) => r[0])).toEqual(
+      expect.arrayContaining(["Chrome 119", "Edge 119", "Safari 17"]),
+    );
+    const systems = await rows("#os-table");
+    expect(systems).toContainEqual(["Windows 7", "2", "2"]);
+    expect(systems.map((r) => r[0])).toEqual(expect.arrayContaining(["Windows 10", "Mac OS 10", "iOS 17"]));
   });
 
   test("a new event appears live, without a reload", async () => {

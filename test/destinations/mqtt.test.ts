@@ -9,6 +9,7 @@ import { testDestinationContract } from "../support/destination-contract.ts";
 import { e2Deliverable, UA, withEvent } from "../support/events.ts";
 import { type MosquittoServer, startMosquitto } from "../support/mosquitto.ts";
 import { createTestPki, type TestPki } from "../support/tls.ts";
+import { waitFor } from "../support/wait.ts";
 
 const E2 = e2Deliverable();
 
@@ -298,6 +299,21 @@ describe("against a real mosquitto", () => {
     await new Promise<void>((resolve) => twin.once("connect", () => resolve()));
     for (let i = 0; i < 50 && !lines.some((l) => l.includes("[mqtt] disconnected")); i++) await Bun.sleep(20);
     expect(lines.filter((l) => l.includes("[mqtt] disconnected")).length).toBe(1);
+  });
+
+  test("a retired destination taken over by its replacement (same clientId) logs no disconnect warning", async () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: "debug", write: (line) => lines.push(line) });
+    const old = destination(broker, { clientId: "fixed-id", log });
+    expect(await old.send([encodeMqttItem("client/test", "{}")])).toStrictEqual({ kind: "ok" });
+    old.retire?.();
+    const replacement = destination(broker, { clientId: "fixed-id", qos: 0, log: silentLogger });
+    expect(await replacement.send([encodeMqttItem("client/test", "{}")])).toStrictEqual({ kind: "ok" });
+    // The broker drops the old client when the replacement connects; wait for its socket to close.
+    await waitFor("the old client's connection to end", () =>
+      lines.some((l) => l.includes("ended while shutting down") || l.includes("[mqtt] disconnected")),
+    );
+    expect(lines.filter((l) => l.includes("warn"))).toStrictEqual([]);
   });
 });
 

@@ -137,6 +137,17 @@ describe("run", () => {
     }).toStrictEqual({ excluded: 1, accepted: 1, users: ["testuser2"] });
   });
 
+  test("user events disabled is warned once at start, not again by the UDP listener", async () => {
+    const { file } = await writeRunConfig("disabled.yaml", { userEvents: { enable: false } });
+    await startRun(["-c", file]);
+    child?.kill("SIGTERM");
+    expect(await child?.exited).toBe(0);
+    const lines = [...(child?.stdout ?? []), ...(child?.stderr ?? [])];
+    expect(lines.filter((l) => l.includes("user events are disabled"))).toStrictEqual([
+      expect.stringContaining("[config] user events are disabled"),
+    ]);
+  });
+
   test("SIGTERM shuts down and exits 0", async () => {
     const { file } = await writeRunConfig("term.yaml");
     await startRun(["-c", file]);

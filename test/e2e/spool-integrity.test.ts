@@ -55,6 +55,24 @@ test("a second instance on the same spool file exits 1 with a message naming the
   expect(stderr).toContain(`${spool} is in use by another sense-events process`);
 });
 
+test("a second instance on the same history file exits 1 with a message naming the file (reference §19)", async () => {
+  const first = await writeE2eConfig({ influx: { port: influx.port } });
+  configs.push(first);
+  await start(first);
+  const history = join(first.dir, "sense-events-history.sqlite");
+  // Its own spool and ports: only the history file is shared.
+  const second = await writeE2eConfig({ influx: { port: influx.port }, history: { path: history } });
+  configs.push(second);
+  const proc = Bun.spawn([process.execPath, "src/main.ts", "run", "-c", second.file], {
+    cwd: join(import.meta.dir, "../.."),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  expect(code).toBe(1);
+  expect(stderr).toContain(`${history} is in use by another sense-events process`);
+});
+
 test.each([
   ["deleted", "was deleted", (path: string) => rmSync(path)],
   ["truncated", "was truncated", (path: string) => truncateSync(path, 50)],

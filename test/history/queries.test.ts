@@ -1,10 +1,12 @@
+import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import fc from "fast-check";
 import { createSessionTracker } from "../../src/events/sessions.ts";
 import { createIntervalTracker } from "../../src/history/concurrency.ts";
 import type { HistoryPart } from "../../src/history/part.ts";
 import type { TempDir } from "../support/process.ts";
-import { APP_A, APP_B, events, KNOWN, MIN, openPart, store, T0 } from "./support.ts";
+import { APP_A, APP_B, events, KNOWN, MIN, mixedEvents, openPart, store, T0 } from "./support.ts";
 
 const open: { part: HistoryPart; dir: TempDir }[] = [];
 afterEach(async () => {
@@ -116,6 +118,82 @@ describe("usage (reference §19)", () => {
       rows: rows as never,
       truncated: false,
     });
+  });
+});
+
+describe("usage by browser and OS major version (reference §19)", () => {
+  const row = (hour: number, key: string, users: number, connections: number) => ({
+    bucket: new Date(T0 + hour * 60 * MIN).toISOString(),
+    key,
+    uniqueUsers: users,
+    sessions: users,
+    connections,
+  });
+  // Session events carry no user agent: "unknown" counts them by browser and os, not by version.
+  test.each([
+    [
+      "browserVersion",
+      [
+        row(0, "Chrome 119", 1, 1),
+        row(0, "Chrome 120", 1, 1),
+        row(0, "Firefox 121", 1, 1),
+        row(0, "Opera", 1, 1),
+        row(0, "Safari 17", 1, 1),
+        row(1, "Chrome 120", 1, 1),
+      ],
+    ],
+    [
+      "osVersion",
+      [
+        row(0, "Linux", 1, 1),
+        row(0, "Mac OS 14", 1, 1),
+        row(0, "Windows 10", 2, 2),
+        row(0, "unknown", 1, 1),
+        row(1, "Windows 10", 1, 1),
+      ],
+    ],
+    [
+      "browser",
+      [
+        row(0, "Chrome", 2, 2),
+        row(0, "Firefox", 1, 1),
+        row(0, "Opera", 1, 1),
+        row(0, "Safari", 1, 1),
+        row(0, "unknown", 1, 0),
+        row(1, "Chrome", 1, 1),
+      ],
+    ],
+    [
+      "os",
+      [
+        row(0, "Linux", 1, 1),
+        row(0, "Mac OS", 1, 1),
+        row(0, "Windows", 2, 2),
+        row(0, "unknown", 2, 1),
+        row(1, "Windows", 1, 1),
+      ],
+    ],
+  ] as const)("by %s over two hours", async (by, rows) => {
+    const o = await openPart();
+    open.push(o);
+    await store(o.part, mixedEvents());
+    expect(o.part.queries.usage({ from: T0, to: T0 + 120 * MIN, bucket: "hour", by })).toStrictEqual({
+      rows: rows as never,
+      truncated: false,
+    });
+  });
+
+  test("a user agent that is not JSON (a damaged file) counts as unknown, not as an error", async () => {
+    const o = await openPart();
+    open.push(o);
+    await store(o.part, mixedEvents());
+    const db = new Database(join(o.dir.path, "h.sqlite"));
+    db.run("UPDATE agents SET ua = '{broken' WHERE msg = ?", ["UserAgent: 'agent of dora'"]);
+    db.close();
+    const keys = o.part.queries
+      .usage({ from: T0, to: T0 + 60 * MIN, bucket: "hour", by: "browserVersion" })
+      .rows.map((r) => r.key);
+    expect(keys).toStrictEqual(["Chrome 119", "Chrome 120", "Firefox", "Opera", "Safari 17"]);
   });
 });
 

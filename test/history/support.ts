@@ -98,3 +98,36 @@ export async function store(part: HistoryPart, list: UserEvent[]): Promise<void>
   const result = await part.destination.send(list.map((e) => encodeHistoryItem(deliverable(e))));
   if (result.kind !== "ok") throw new Error(JSON.stringify(result));
 }
+
+/** [browser, major, os, osVersion] per user of {@link mixedEvents}; a user without one sends no user agent. */
+const AGENTS: Record<string, [string | null, string | null, string | null, string | null]> = {
+  anna: ["Chrome", "120", "Windows", "10"],
+  bob: ["Chrome", "119", "Windows", "10"],
+  carl: ["Safari", "17", "Mac OS", "14.1.2"],
+  dora: ["Firefox", "121", "Linux", null],
+  emil: ["Opera", null, null, null],
+};
+
+/** Known events from users with different browsers and systems (the message carries the agent). */
+export function mixedEvents(): UserEvent[] {
+  const rows: Parameters<typeof events>[0] = [
+    [0, "Open connection", "anna", "node1", [APP_A, "Sales"]],
+    [1, "Open connection", "bob", "node1", [APP_A, "Sales"]],
+    [2, "Open connection", "carl", "node2", [APP_B, "HR"]],
+    [3, "Close connection", "carl", "node2", [APP_B, "HR"]],
+    [4, "Open connection", "dora", "node1", [APP_B, "HR"]],
+    [5, "Open connection", "emil", "node1", [APP_B, "HR"]],
+    [6, "Start session", "fred", "node2"],
+    [61, "Open connection", "anna", "node2", [APP_A, "Sales"]],
+  ];
+  return events(rows).map((e) => {
+    const a = AGENTS[e.userId];
+    if (a === undefined) return { ...e, message: `Start session for ${e.userId}`, userAgent: null };
+    const raw = `agent of ${e.userId}`;
+    return {
+      ...e,
+      message: `UserAgent: '${raw}'`,
+      userAgent: { raw, browserName: a[0], browserMajorVersion: a[1], osName: a[2], osVersion: a[3] },
+    };
+  });
+}

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import dgram from "node:dgram";
+import { readFileSync } from "node:fs";
 import { loadConfigFile } from "../../src/config/load.ts";
 import { openSpool } from "../../src/destinations/spool-file.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
@@ -208,6 +209,11 @@ describe("UDP binding and stats", () => {
       kernel: process.platform === "linux" ? "number" : "object",
       sinceStart: process.platform === "linux" ? 0 : null,
     });
+    // The usable size, as the request is meant (not Linux's doubled report): granted up to rmem_max.
+    if (process.platform === "linux") {
+      const rmemMax = Number(readFileSync("/proc/sys/net/core/rmem_max", "utf8"));
+      expect(udp.receiveBufferEffective).toBe(Math.min(262144, rmemMax));
+    }
   });
 
   test("/health is 200 ok while UDP listens (reference §18 item 55)", async () => {
@@ -331,6 +337,26 @@ describe("reload (reference §18 items 61–62)", () => {
       },
     });
     expect((await fetch(`${r.apiUrl}/health`)).status).toBe(200);
+  });
+
+  test("a history path change waits for a restart: /api/config keeps showing the file in use", async () => {
+    const r = await start();
+    const before = (await getJson(`${r.apiUrl}/api/config`)) as { "sense-events": { history: unknown } };
+    rewrite(r, r.ports, { senseEvents: { history: { path: "elsewhere.sqlite" } } });
+    const outcome = await reload(r);
+    const after = (await getJson(`${r.apiUrl}/api/config`)) as { "sense-events": { history: unknown } };
+    expect({ outcome, history: after["sense-events"].history }).toStrictEqual({
+      outcome: {
+        status: 200,
+        body: {
+          reloaded: true,
+          changed: ["sense-events.history.path"],
+          udpRebound: false,
+          restartRequired: ["sense-events.history.path"],
+        },
+      },
+      history: before["sense-events"].history,
+    });
   });
 
   test("an invalid file is refused with 422 and the old config stays in force", async () => {

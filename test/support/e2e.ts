@@ -34,6 +34,8 @@ export interface E2eConfigOptions {
   outbox?: { memoryItems?: number; maxBytes?: number; shutdownTimeoutMs?: number; path?: string };
   /** `userEvents.tags`. */
   tags?: { name: string; value: string }[];
+  /** `sense-events.history` overrides. */
+  history?: { path?: string; enable?: boolean };
 }
 
 /** A config file in its own temp directory, with the ports the receiver will use. */
@@ -106,6 +108,7 @@ export async function writeE2eConfig(options: E2eConfigOptions): Promise<E2eConf
       api: { host: "127.0.0.1", port: apiPort },
       outbox: { path: "outbox.sqlite", ...options.outbox },
       influxdb: { flushIntervalMs: 200 },
+      ...(options.history ? { history: options.history } : {}),
     },
   };
   writeFileSync(file, stringify(config));

@@ -190,7 +190,8 @@ export async function startHistory(served) {
     const to = Date.now();
     const from = to - RANGES[range].ms;
     const [apps, browsers, oses] = await Promise.all(
-      ["app", "browser", "os"].map((by) =>
+      // Browsers and systems by major version ("Chrome 120", "Windows 10"), reference §19.
+      ["app", "browserVersion", "osVersion"].map((by) =>
         api(withQuery("/api/history/usage", { from, to, bucket: "day", by })),
       ),
     );
