@@ -172,7 +172,7 @@ class OutboxImpl implements Outbox {
     }
   }
 
-  /** Turns write-through on if `pending()` still holds after `ms`; null without a spool. */
+  /** Turns write-through on if `pending()` still holds after `ms` (a slow answer is no failure); null without a spool. */
   #whenSlow(lane: Lane, pending: () => boolean, ms: number): unknown {
     if (this.#guard.access.spool === null) return null;
     return this.#o.timers.set(() => pending() && this.#writeThrough(lane), ms);
@@ -225,7 +225,6 @@ class OutboxImpl implements Outbox {
     const startedAt = this.#o.now();
     const leftover = lane.queue.waiting > batch.items.length;
     lane.inFlight = batch;
-    // Only a send hanging well past a normal answer writes through; a slow answer stays in memory.
     const slow = this.#whenSlow(lane, () => lane.inFlight === batch, this.#o.hangingSendMs);
     let result: SendResult;
     try {
