@@ -16,6 +16,8 @@ export interface AppConfig {
   receiveBufferBytes?: number;
   influx?: { port: number; dbName: string; maxBatchSize: number; flushIntervalMs?: number };
   mqtt?: { port: number };
+  /** `sense-events.history.enable`; the app default (on) when absent. */
+  history?: boolean;
 }
 
 /** A running sense-events process. */
@@ -84,7 +86,7 @@ sense-events:
     port: ${apiPort}
   events:
     capacity: ${c.capacity ?? 10000}
-${c.receiveBufferBytes ? `  udp:\n    receiveBufferBytes: ${c.receiveBufferBytes}\n` : ""}  outbox:
+${c.history === false ? "  history:\n    enable: false\n" : ""}${c.receiveBufferBytes ? `  udp:\n    receiveBufferBytes: ${c.receiveBufferBytes}\n` : ""}  outbox:
     path: ${JSON.stringify(outbox)}
   influxdb:
     flushIntervalMs: ${influx?.flushIntervalMs ?? 1000}

@@ -41,12 +41,14 @@ export interface BatchOutcome {
 }
 
 /**
- * The items of one destination, oldest first: memory, then the spool, then `pending` (written to the
- * spool in the next transaction). Counts are exact: `enqueued = sent + dropped + queued` at all times,
- * and `spoolCount` is what is committed on disk.
+ * The items of one destination, oldest first: memory, then the spool, then `tail` (memory behind a
+ * spool backlog while the destination delivers), then `pending` (written to the spool in the next
+ * transaction; `tail` is empty while `pending` holds items). Counts are exact:
+ * `enqueued = sent + dropped + queued` at all times, and `spoolCount` is what is committed on disk.
  */
 export class LaneQueue {
   readonly #memory = new Fifo();
+  readonly #tail = new Fifo();
   readonly #pending = new Fifo();
   readonly #store: SpoolAccess;
   enqueued = 0;
@@ -64,7 +66,7 @@ export class LaneQueue {
 
   /** Items held in memory, including those waiting for their spool transaction. */
   get memoryCount(): number {
-    return this.#memory.length + this.#pending.length;
+    return this.#memory.length + this.#tail.length + this.#pending.length;
   }
 
   /** Items committed to the spool file. */
@@ -77,9 +79,9 @@ export class LaneQueue {
     return this.memoryCount + this.spoolCount;
   }
 
-  /** Payload bytes held in memory (memory and pending). */
+  /** Payload bytes held in memory (memory, tail and pending). */
   get memoryBytes(): number {
-    return this.#memory.bytes + this.#pending.bytes;
+    return this.#memory.bytes + this.#tail.bytes + this.#pending.bytes;
   }
 
   /** Items waiting for a spool transaction. */
@@ -87,39 +89,57 @@ export class LaneQueue {
     return this.#pending.length;
   }
 
-  /** Sequence number of the oldest memory item (Infinity when empty), for the global eviction order. */
+  /** Sequence number of the oldest memory or tail item (Infinity when empty), for the global eviction order. */
   get oldestMemorySeq(): number {
-    return this.#memory.firstSeq();
+    return this.#memory.length > 0 ? this.#memory.firstSeq() : this.#tail.firstSeq();
   }
 
   /**
-   * Adds one item: to memory while it has room and nothing is spooled before it, else behind the spool
-   * (`toSpool` also sends it there: write-through); without a spool a full memory evicts its oldest.
+   * Adds one item. With a spool: to the spool (via `pending`) when `toSpool` (write-through) or when
+   * memory and tail hold `memoryItems`; else to memory, or to the tail when a spool backlog is before
+   * it. Without a spool a full memory evicts its oldest.
    */
   add(item: string, seq: number, size: number, memoryItems: number, toSpool: boolean): void {
     this.enqueued++;
-    const spilling = toSpool || this.#pending.length > 0 || this.spoolCount > 0;
-    if (!spilling && this.#memory.length < memoryItems) {
-      this.#memory.push(item, seq, size);
-    } else if (this.#store.spool !== null) {
-      this.#pending.push(item, seq, size);
-    } else {
+    if (this.#store.spool === null) {
       if (this.#memory.length >= memoryItems) this.evictOldestMemory();
+      this.#memory.push(item, seq, size);
+    } else if (
+      toSpool ||
+      this.#pending.length > 0 ||
+      this.#memory.length + this.#tail.length >= memoryItems
+    ) {
+      this.spillTail();
+      this.#pending.push(item, seq, size);
+    } else if (this.#tail.length > 0 || this.spoolCount > 0) {
+      this.#tail.push(item, seq, size);
+    } else {
       this.#memory.push(item, seq, size);
     }
   }
 
-  /** Drops the oldest memory item as overflow. */
+  /** Drops the oldest memory item (or, with memory empty, the oldest tail item) as overflow. */
   evictOldestMemory(): void {
-    if (this.#memory.length === 0) return;
-    this.#memory.shift();
+    const fifo = this.#memory.length > 0 ? this.#memory : this.#tail;
+    if (fifo.length === 0) return;
+    fifo.shift();
     this.dropped.overflow++;
+  }
+
+  /** Moves the tail into `pending`, so that it reaches the spool in the next transaction. */
+  spillTail(): void {
+    // Order holds: `pending` is empty whenever the tail has items.
+    this.#tail.moveTo(this.#pending);
   }
 
   /** Takes the next batch: memory first, then the oldest spooled items, within `cap` items and `maxBytes`. */
   takeBatch(cap: number, maxBytes: number): Batch | null {
-    // Overflow still waiting for its transaction is next in line once nothing is spooled before it.
-    if (this.#pending.length > 0 && this.spoolCount === 0) this.flushPending();
+    if (this.spoolCount === 0) {
+      // Once nothing is spooled before them, the tail joins memory, and overflow still waiting for
+      // its transaction is next in line.
+      this.#tail.moveTo(this.#memory);
+      if (this.#pending.length > 0) this.flushPending();
+    }
     const { items, bytes: memoryBytes, lastSeq: lastMemSeq, full } = this.#memory.batch(cap, maxBytes);
     let bytes = memoryBytes;
     let lastSpoolSeq: number | null = null;
@@ -171,9 +191,14 @@ export class LaneQueue {
     return true;
   }
 
-  /** Moves memory items newer than `afterSeq` (those not in flight) in front of the spooled ones; false when the spool failed. */
+  /**
+   * Write-through: moves memory items newer than `afterSeq` (those not in flight) in front of the
+   * spooled ones, and the tail to `pending`; false when the spool failed.
+   */
   spillMemory(afterSeq: number): boolean {
-    if (this.#memory.length === 0 || this.#store.spool === null) return true;
+    if (this.#store.spool === null) return true;
+    this.spillTail();
+    if (this.#memory.length === 0) return true;
     const { items, sizes } = this.#memory.after(afterSeq);
     if (items.length === 0) return true;
     const written = this.#store.call((spool) => {
@@ -185,8 +210,9 @@ export class LaneQueue {
     return written !== undefined;
   }
 
-  /** After the spool failed: pending items go back to memory, behind it, keeping the order. */
+  /** After the spool failed: tail and pending items go back to memory, behind it, keeping the order. */
   unspoolPending(): void {
+    this.#tail.moveTo(this.#memory);
     this.#pending.moveTo(this.#memory);
   }
 
@@ -199,6 +225,7 @@ export class LaneQueue {
   discardMemory(): number {
     const n = this.memoryCount;
     this.#memory.clear();
+    this.#tail.clear();
     this.#pending.clear();
     return n;
   }

@@ -38,8 +38,10 @@ export interface OutboxOptions {
   spoolFlushMs?: number;
   /** Buffered overflow items that trigger an immediate spool write. @default 1000 */
   spoolFlushItems?: number;
-  /** A send pending this long turns write-through on, as a failure does. @default 1000 */
+  /** A destination start (database check) pending this long turns write-through on, as a failure does. @default 1000 */
   writeThroughMs?: number;
+  /** A send pending this long (hanging, not merely slow) turns write-through on, as a failure does. @default 5000 */
+  hangingSendMs?: number;
   /** How often the spool file is checked (deleted, replaced, truncated) and shrunk when drained. @default 2000 */
   watchMs?: number;
 }
@@ -82,7 +84,7 @@ export interface Lane {
   schedule: LaneSchedule;
   destination: Destination | null;
   inFlight: Batch | null;
-  /** A send has been pending longer than `writeThroughMs`: write through until the next success. */
+  /** A start or send has been pending too long (`writeThroughMs`, `hangingSendMs`): write through until the next success. */
   slow: boolean;
   starting: Promise<void> | null;
   timer: unknown;
@@ -106,6 +108,7 @@ export function withDefaults(options: OutboxOptions): ResolvedOptions {
     spoolFlushMs: options.spoolFlushMs ?? 50,
     spoolFlushItems: options.spoolFlushItems ?? 1000,
     writeThroughMs: options.writeThroughMs ?? 1000,
+    hangingSendMs: options.hangingSendMs ?? 5000,
     watchMs: options.watchMs ?? 2000,
   };
 }

@@ -62,7 +62,7 @@ class OutboxImpl implements Outbox {
       const starting = this.#start(destination);
       lane.starting = starting;
       // A slow start (InfluxDB down while the database is checked) writes through like a failure.
-      this.#whenSlow(lane, () => lane.starting === starting);
+      this.#whenSlow(lane, () => lane.starting === starting, this.#o.writeThroughMs);
       void starting.then(() => {
         if (lane.starting === starting) lane.starting = null;
         this.#schedule(lane, this.#o.now());
@@ -89,7 +89,7 @@ class OutboxImpl implements Outbox {
     const now = this.#o.now();
     const queue = lane.queue;
     if (queue.waiting === 0) lane.schedule.oldestAt = now;
-    // While the destination is not delivering (down, backing off, slow), new items go to disk at once.
+    // While the destination is not delivering (down, backing off, hanging), new items go to disk at once.
     const toSpool =
       lane.destination !== null && (lane.schedule.state !== "up" || lane.starting !== null || lane.slow);
     for (let i = 0; i < items.length; i++) {
@@ -172,10 +172,10 @@ class OutboxImpl implements Outbox {
     }
   }
 
-  /** Turns write-through on if `pending()` still holds after `writeThroughMs`; null without a spool. */
-  #whenSlow(lane: Lane, pending: () => boolean): unknown {
+  /** Turns write-through on if `pending()` still holds after `ms` (a slow answer is no failure); null without a spool. */
+  #whenSlow(lane: Lane, pending: () => boolean, ms: number): unknown {
     if (this.#guard.access.spool === null) return null;
-    return this.#o.timers.set(() => pending() && this.#writeThrough(lane), this.#o.writeThroughMs);
+    return this.#o.timers.set(() => pending() && this.#writeThrough(lane), ms);
   }
 
   /** Turns write-through on for a lane: its memory items not in flight go to the spool. */
@@ -225,7 +225,7 @@ class OutboxImpl implements Outbox {
     const startedAt = this.#o.now();
     const leftover = lane.queue.waiting > batch.items.length;
     lane.inFlight = batch;
-    const slow = this.#whenSlow(lane, () => lane.inFlight === batch);
+    const slow = this.#whenSlow(lane, () => lane.inFlight === batch, this.#o.hangingSendMs);
     let result: SendResult;
     try {
       result = await destination.send(batch.items);
@@ -285,8 +285,8 @@ class OutboxImpl implements Outbox {
     for (const lane of this.#lanes.values()) this.#clearTimer(lane);
     this.#guard.stop();
     let lost = 0;
-    // Memory items are older than the lane's spooled ones, so they go in front.
-    for (const lane of this.#lanes.values()) if (lane.queue.flushPending()) lane.queue.spillMemory(-1);
+    // Memory items are older than the lane's spooled ones, so they go in front; tail and pending behind.
+    for (const lane of this.#lanes.values()) if (lane.queue.spillMemory(-1)) lane.queue.flushPending();
     for (const lane of this.#lanes.values()) lost += lane.queue.discardMemory();
     if (lost > 0)
       this.#o.log.error(`[outbox] shutdown: ${lost} undelivered items could not be spooled and are lost`);

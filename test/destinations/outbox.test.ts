@@ -443,6 +443,87 @@ describe("bounds", () => {
   });
 });
 
+describe("write-through (reference §9.2)", () => {
+  test("a send answered after 1.5 s keeps new items in memory; one pending past 5 s writes them through", async () => {
+    const timers = manualTimers();
+    let answer: (result: SendResult) => void = () => {};
+    const slow = new Promise<SendResult>((resolve) => {
+      answer = resolve;
+    });
+    const d = scripted("influxdb", [slow, never], { maxBatchItems: 10 });
+    const box = outbox({ spool: spoolFile(), timers, now: timers.now });
+    box.attach(d.destination);
+    box.enqueue("influxdb", numbers(1, 10));
+    await timers.advance(0);
+    box.enqueue("influxdb", numbers(11, 20));
+    await timers.advance(1500);
+    expect(box.stats().influxdb?.queued).toStrictEqual({ memory: 20, spool: 0 });
+    answer({ kind: "ok" });
+    await timers.advance(4900);
+    expect(d.batches).toStrictEqual([numbers(1, 10), numbers(11, 20)]);
+    box.enqueue("influxdb", numbers(21, 25));
+    await timers.advance(50);
+    expect(box.stats().influxdb?.queued).toStrictEqual({ memory: 15, spool: 0 });
+    // 5 s after the second send began it counts as hanging: items not in flight go to disk.
+    await timers.advance(150);
+    expect(box.stats().influxdb?.queued).toStrictEqual({ memory: 10, spool: 5 });
+    box.enqueue("influxdb", ["26"]);
+    await timers.advance(50);
+    expect(box.stats().influxdb?.queued).toStrictEqual({ memory: 10, spool: 6 });
+  });
+
+  /** A lane that failed once (so 1–10 went to disk) and delivers again, with 5–8 in flight and 11–13 enqueued after. */
+  async function recovered(third: SendResult | Promise<SendResult>) {
+    const timers = manualTimers();
+    const d = scripted(
+      "influxdb",
+      [{ kind: "retry", error: "503", retryAfterMs: 1000 }, { kind: "ok" }, third],
+      {
+        maxBatchItems: 4,
+      },
+    );
+    const spool = spoolFile();
+    const box = outbox({ spool, timers, now: timers.now });
+    box.attach(d.destination);
+    box.enqueue("influxdb", numbers(1, 10));
+    await timers.advance(50);
+    expect(box.stats().influxdb?.queued).toStrictEqual({ memory: 0, spool: 10 });
+    await timers.advance(1000);
+    expect(d.batches).toStrictEqual([numbers(1, 4), numbers(1, 4), numbers(5, 8)]);
+    box.enqueue("influxdb", numbers(11, 13));
+    await timers.advance(100);
+    return { timers, d, spool, box };
+  }
+
+  test("once the destination delivers again, new items wait in memory behind the spool and arrive in order", async () => {
+    let answer: (result: SendResult) => void = () => {};
+    const held = new Promise<SendResult>((resolve) => {
+      answer = resolve;
+    });
+    const { timers, d, box } = await recovered(held);
+    expect(box.stats().influxdb?.queued).toStrictEqual({ memory: 3, spool: 6 });
+    answer({ kind: "ok" });
+    await timers.advance(100);
+    expect(d.batches.slice(3)).toStrictEqual([["9", "10"], numbers(11, 13)]);
+    expect(d.delivered).toStrictEqual(numbers(1, 13));
+  });
+
+  test("a new failure sends the items waiting in memory behind the spool to disk, after it", async () => {
+    const { timers, spool, box } = await recovered({ kind: "retry", error: "503", retryAfterMs: 60_000 });
+    await timers.advance(50);
+    expect(box.stats().influxdb?.queued).toStrictEqual({ memory: 0, spool: 9 });
+    expect(spool.peek("influxdb", 20).map((row) => row.payload)).toStrictEqual(numbers(5, 13));
+  });
+
+  test("shutdown spools the items waiting in memory behind the spool, after it", async () => {
+    const { timers, spool, box } = await recovered(never);
+    const flushed = box.flush(1000);
+    await timers.advance(1000);
+    expect(await flushed).toStrictEqual({ lost: 0 });
+    expect(spool.peek("influxdb", 20).map((row) => row.payload)).toStrictEqual(numbers(5, 13));
+  });
+});
+
 describe("restart and shutdown", () => {
   test("spooled items survive a restart and are delivered in order", async () => {
     const first = createOutbox({ spool: spoolFile(), memoryItems: 3, log: silentLogger });
