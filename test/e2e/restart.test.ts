@@ -1,40 +1,18 @@
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
-import {
-  type E2eConfig,
-  firstValue,
-  type Receiver,
-  sendNumbered,
-  spawnReceiver,
-  writeE2eConfig,
-} from "../support/e2e.ts";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { firstValue, type Receiver, receiverPool, sendNumbered, writeE2eConfig } from "../support/e2e.ts";
 import { type InfluxServer, startInfluxdb } from "../support/influxdb.ts";
 import { waitFor } from "../support/wait.ts";
 
 let influx: InfluxServer;
-const receivers: Receiver[] = [];
-const configs: E2eConfig[] = [];
+const { receivers, configs, start } = receiverPool();
 
 beforeAll(async () => {
   influx = await startInfluxdb();
 });
 
-afterEach(async () => {
-  for (const receiver of receivers.splice(0)) {
-    receiver.kill("SIGKILL");
-    await receiver.exited;
-  }
-  for (const config of configs.splice(0)) config.remove();
-});
-
 afterAll(async () => {
   await influx?.close();
 });
-
-async function start(config: E2eConfig): Promise<Receiver> {
-  const receiver = await spawnReceiver(config);
-  receivers.push(receiver);
-  return receiver;
-}
 
 async function queued(receiver: Receiver): Promise<{ memory: number; spool: number }> {
   return (await receiver.stats()).destinations.influxdb?.queued ?? { memory: 0, spool: 0 };

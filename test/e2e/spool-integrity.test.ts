@@ -1,42 +1,19 @@
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdirSync, rmSync, truncateSync } from "node:fs";
 import { join } from "node:path";
-import {
-  type E2eConfig,
-  firstValue,
-  type Receiver,
-  sendNumbered,
-  spawnReceiver,
-  waitFor,
-  writeE2eConfig,
-} from "../support/e2e.ts";
+import { firstValue, receiverPool, sendNumbered, waitFor, writeE2eConfig } from "../support/e2e.ts";
 import { type InfluxServer, startInfluxdb } from "../support/influxdb.ts";
 
 let influx: InfluxServer;
-const receivers: Receiver[] = [];
-const configs: E2eConfig[] = [];
+const { configs, start } = receiverPool();
 
 beforeAll(async () => {
   influx = await startInfluxdb();
 });
 
-afterEach(async () => {
-  for (const receiver of receivers.splice(0)) {
-    receiver.kill("SIGKILL");
-    await receiver.exited;
-  }
-  for (const config of configs.splice(0)) config.remove();
-});
-
 afterAll(async () => {
   await influx?.close();
 });
-
-async function start(config: E2eConfig): Promise<Receiver> {
-  const receiver = await spawnReceiver(config);
-  receivers.push(receiver);
-  return receiver;
-}
 
 test("a second instance on the same spool file exits 1 with a message naming the file", async () => {
   const first = await writeE2eConfig({ influx: { port: influx.port } });

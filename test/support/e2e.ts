@@ -1,3 +1,4 @@
+import { afterEach } from "bun:test";
 import { createSocket } from "node:dgram";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -270,3 +271,33 @@ export function firstValue(result: { results?: { series?: { values?: unknown[][]
 
 /** The one polling helper, also exported here for e2e files that import it with the other e2e helpers. */
 export { waitFor } from "./wait.ts";
+
+/** The receivers and configs of one test file; {@link receiverPool} kills and removes them after each test. */
+export interface ReceiverPool {
+  readonly receivers: Receiver[];
+  readonly configs: E2eConfig[];
+  /** Spawns a receiver on `config` and keeps it for the cleanup. */
+  start(config: E2eConfig): Promise<Receiver>;
+}
+
+/** Creates a pool and registers its `afterEach`: SIGKILL every receiver, then remove every config. */
+export function receiverPool(): ReceiverPool {
+  const receivers: Receiver[] = [];
+  const configs: E2eConfig[] = [];
+  afterEach(async () => {
+    for (const receiver of receivers.splice(0)) {
+      receiver.kill("SIGKILL");
+      await receiver.exited;
+    }
+    for (const config of configs.splice(0)) config.remove();
+  });
+  return {
+    receivers,
+    configs,
+    async start(config) {
+      const receiver = await spawnReceiver(config);
+      receivers.push(receiver);
+      return receiver;
+    },
+  };
+}
