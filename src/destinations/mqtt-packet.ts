@@ -53,19 +53,13 @@ export function mqttPayload(
  */
 export function encodeQos0Publishes(items: string[], retain: boolean, v5: boolean): Buffer {
   const n = items.length;
-  const cuts = new Array<number>(n);
-  const topicSizes = new Array<number>(n);
-  const remaining = new Array<number>(n);
+  const itemBytes = new Array<number>(n);
   let total = 0;
   for (let i = 0; i < n; i++) {
-    const item = items[i] as string;
-    const cut = item.lastIndexOf("\n");
-    // The item is topic, newline, payload: the payload bytes are the rest after the topic and newline.
-    const topicSize = Buffer.byteLength(item.slice(0, cut));
-    const length = Buffer.byteLength(item) - 1 + 2 + (v5 ? 1 : 0);
-    cuts[i] = cut;
-    topicSizes[i] = topicSize;
-    remaining[i] = length;
+    const bytes = Buffer.byteLength(items[i] as string);
+    itemBytes[i] = bytes;
+    // Topic length (2) + topic + payload is the item without its newline; MQTT 5 adds one property byte.
+    const length = bytes + 1 + (v5 ? 1 : 0);
     total += 1 + varintSize(length) + length;
   }
   const out = Buffer.allocUnsafe(total);
@@ -73,21 +67,30 @@ export function encodeQos0Publishes(items: string[], retain: boolean, v5: boolea
   let at = 0;
   for (let i = 0; i < n; i++) {
     const item = items[i] as string;
-    const cut = cuts[i] as number;
+    const bytes = itemBytes[i] as number;
     out[at++] = header;
-    let length = remaining[i] as number;
+    let length = bytes + 1 + (v5 ? 1 : 0);
     do {
       let byte = length & 0x7f;
       length >>>= 7;
       if (length > 0) byte |= 0x80;
       out[at++] = byte;
     } while (length > 0);
-    const topicSize = topicSizes[i] as number;
-    out[at++] = topicSize >>> 8;
-    out[at++] = topicSize & 0xff;
-    at += out.write(item.slice(0, cut), at);
-    if (v5) out[at++] = 0;
-    at += out.write(item.slice(cut + 1), at);
+    const cut = item.lastIndexOf("\n");
+    // As many bytes as code units means all ASCII: the topic's size is then its length.
+    const topicSize = bytes === item.length ? cut : Buffer.byteLength(item.slice(0, cut));
+    // The item is written whole (one UTF-8 encode): MQTT 5 turns its newline into the empty property
+    // length; 3.1.1 moves the topic one byte on, over the newline, so the payload follows it directly.
+    if (v5) {
+      out.write(item, at + 2);
+      out[at + 2 + topicSize] = 0;
+    } else {
+      out.write(item, at + 1);
+      out.copyWithin(at + 2, at + 1, at + 1 + topicSize);
+    }
+    out[at] = topicSize >>> 8;
+    out[at + 1] = topicSize & 0xff;
+    at += 2 + bytes - (v5 ? 0 : 1);
   }
   return out;
 }

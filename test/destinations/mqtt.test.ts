@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { connectAsync, type IClientOptions, connect as mqttConnect } from "mqtt";
 import type { Destination } from "../../src/destinations/destination.ts";
 import { type MqttDestinationOptions, mqttDestination } from "../../src/destinations/mqtt.ts";
@@ -186,6 +187,55 @@ describe("encodeQos0Publishes", () => {
     // Remaining length 2 + 2 + 200 = 204 = 0xcc: 0x4c with the continuation bit, then 0x01.
     expect([...packet.subarray(0, 6)]).toStrictEqual([0x30, 0xcc, 0x01, 0, 2, 0xc3]);
     expect(packet.length).toBe(3 + 204);
+  });
+
+  /** The layout spelled out part by part: fixed header, remaining length, topic length, topic, [0], payload. */
+  function reference(items: string[], retain: boolean, v5: boolean): Buffer {
+    return Buffer.concat(
+      items.map((item) => {
+        const { topic, payload } = decodeMqttItem(item);
+        const t = Buffer.from(topic);
+        const body = Buffer.concat([
+          Buffer.from([t.length >> 8, t.length & 0xff]),
+          t,
+          Buffer.from(v5 ? [0] : []),
+          Buffer.from(payload),
+        ]);
+        const length: number[] = [];
+        let n = body.length;
+        do {
+          length.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+          n >>>= 7;
+        } while (n > 0);
+        return Buffer.concat([Buffer.from([retain ? 0x31 : 0x30, ...length]), body]);
+      }),
+    );
+  }
+
+  test("a batch is byte for byte the packets laid out part by part (any topic, any payload text)", () => {
+    const text = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.string({ unit: "binary", maxLength: 3000 }),
+      fc.string({
+        unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+        maxLength: 200,
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(text, text), { maxLength: 12 }),
+        fc.boolean(),
+        fc.boolean(),
+        (pairs, retain, v5) => {
+          // A payload is JSON text, which never holds a raw newline; a topic may.
+          const items = pairs.map(([topic, payload]) => encodeMqttItem(topic, payload.replaceAll("\n", " ")));
+          expect([...encodeQos0Publishes(items, retain, v5)]).toStrictEqual([
+            ...reference(items, retain, v5),
+          ]);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 
