@@ -1,4 +1,5 @@
 import { type DeliverableEvent, destinationAppName } from "../events/event.ts";
+import { createMemo } from "./memo.ts";
 
 /** InfluxDB major version, which decides field names and number suffixes (reference §10.2–§10.3). */
 export type InfluxVersion = 1 | 2 | 3;
@@ -270,17 +271,22 @@ export function createUserEventSerializer(options: UserEventLineOptions): (d: De
   const userFullKey = v3 ? "userFull_field=" : "userFull=";
   const userIdKey = v3 ? ",userId_field=" : ",userId=";
 
+  // Tag values repeat (hosts, actions, apps, user agents): their segments are memoised; user ids are too many.
+  const segmentOf = slots.map((slot) => {
+    const make = (raw: string) => {
+      const value = escapeTag(raw, slot.strip);
+      return value === "" ? "" : slot.prefix + value;
+    };
+    return slot.kind === USER_FULL || slot.kind === USER_ID ? make : createMemo(make);
+  });
+
   return (d: DeliverableEvent): string => {
     let line = "user_events";
-    for (const slot of slots) {
-      if (slot.segment !== null) {
-        line += slot.segment;
-        continue;
-      }
-      const raw = builtInValue(slot.kind, d);
-      if (!raw) continue;
-      const value = escapeTag(raw, slot.strip);
-      if (value !== "") line += slot.prefix + value;
+    for (let i = 0; i < slots.length; i++) {
+      const { segment, kind } = slots[i] as Slot;
+      const raw = segment === null ? builtInValue(kind, d) : null;
+      if (segment !== null) line += segment;
+      else if (raw) line += (segmentOf[i] as (raw: string) => string)(raw);
     }
     const e = d.event;
     if (e.appId !== null) {

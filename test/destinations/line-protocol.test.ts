@@ -9,7 +9,7 @@ import {
   type StaticTag,
 } from "../../src/destinations/line-protocol.ts";
 import type { DeliverableEvent } from "../../src/events/event.ts";
-import { deliverable, e2Deliverable, e5Event, e6Event } from "../support/events.ts";
+import { deliverable, e2Deliverable, e5Event, e6Event, withEvent } from "../support/events.ts";
 
 const E2 = e2Deliverable();
 const E5 = deliverable(e5Event());
@@ -289,4 +289,25 @@ describe("formatPoint", () => {
       expect(formatPoint(point, version)).toBe(expected);
     },
   );
+});
+
+describe("one serializer over many events", () => {
+  test("writes each event's own tags when values repeat, change and exceed the remembered ones", () => {
+    const serializer = createUserEventSerializer({ version: 1, uaTagPrefix: "qs_", tags: E2_TAGS });
+    // 600 hosts (more than a slot remembers), each seen twice, some needing escapes; and one long app name.
+    const events = Array.from({ length: 1200 }, (_, i) =>
+      withEvent(E2, {
+        host: `node ${i % 600}`,
+        action: i % 2 === 0 ? "Open connection" : "Close connection",
+        appName: i % 7 === 0 ? `App,${"x".repeat(300)}=${i}` : "Sales analysis",
+      }),
+    );
+    for (const d of events) {
+      const fresh = createUserEventSerializer({ version: 1, uaTagPrefix: "qs_", tags: E2_TAGS })(d);
+      expect(serializer(d)).toBe(fresh);
+    }
+    expect(serializer(events[0] as DeliverableEvent)).toContain(
+      ",event_action=Open\\ connection,host=node\\ 0,",
+    );
+  });
 });
