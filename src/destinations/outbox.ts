@@ -85,18 +85,19 @@ class OutboxImpl implements Outbox {
 
   enqueue(name: string, items: string[]): void {
     if (this.#stopped || items.length === 0) return;
-    const lane = this.#lanes.get(name) ?? this.#lane(name);
+    const lane = this.#lane(name);
     const now = this.#o.now();
     const queue = lane.queue;
     if (queue.waiting === 0) lane.schedule.oldestAt = now;
     // While the destination is not delivering (down, backing off, hanging), new items go to disk at once.
     const toSpool =
       lane.destination !== null && (lane.schedule.state !== "up" || lane.starting !== null || lane.slow);
+    const memoryItems = Math.max(this.#o.memoryItems, lane.destination?.memoryItems ?? 0);
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as string;
-      queue.add(item, this.#seq++, Buffer.byteLength(item), this.#o.memoryItems, toSpool);
+      queue.add(item, this.#seq++, Buffer.byteLength(item), memoryItems, toSpool);
     }
-    this.#guard.pendingAdded();
+    if (queue.pendingCount > 0) this.#guard.pendingAdded();
     if (this.totalBytes > this.#o.maxBytes) {
       // Spool writes and evictions happen off the datagram path, in the next spool transaction.
       if (this.#guard.access.spool !== null) this.#guard.scheduleFlush(true);
@@ -264,10 +265,8 @@ class OutboxImpl implements Outbox {
   #reportOrphans(): void {
     for (const { destination, queue } of this.#lanes.values()) {
       const n = queue.spoolCount;
-      if (!destination && n > 0)
-        this.#o.log.warn(
-          `[outbox] ${n} spooled items for ${queue.name}, which is not configured; keeping them`,
-        );
+      const text = `${n} spooled items for ${queue.name}, which is not configured; keeping them`;
+      if (!destination && n > 0) this.#o.log.warn(`[outbox] ${text}`);
     }
   }
 

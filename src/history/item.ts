@@ -51,12 +51,40 @@ type Encoded = [
 
 /** Decodes an item written by {@link encodeHistoryItem}; null when it is not one. */
 export function decodeHistoryItem(item: string): HistoryItem | null {
-  let a: Encoded;
   try {
-    a = JSON.parse(item) as Encoded;
+    return fromArray(JSON.parse(item));
   } catch {
     return null;
   }
+}
+
+/** Joins items into the text of one JSON array: one parse for the batch is cheaper than one per item. */
+export function encodeHistoryBatch(items: string[]): string {
+  return `[${items.join(",")}]`;
+}
+
+/**
+ * Decodes a batch joined by {@link encodeHistoryBatch} holding `count` items; null when it does not
+ * parse into exactly `count` items (then decode the items one by one to find the bad ones).
+ */
+export function decodeHistoryBatch(text: string, count: number): HistoryItem[] | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== count) return null;
+  const out: HistoryItem[] = [];
+  for (const a of parsed) {
+    const one = fromArray(a);
+    if (one === null) return null;
+    out.push(one);
+  }
+  return out;
+}
+
+function fromArray(a: Encoded): HistoryItem | null {
   if (!Array.isArray(a) || a.length !== 14 || typeof a[0] !== "number" || typeof a[1] !== "number")
     return null;
   const u = a[13];
