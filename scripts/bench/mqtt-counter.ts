@@ -7,6 +7,7 @@
  *
  *   bun scripts/bench/mqtt-counter.ts mqtt://127.0.0.1:PORT TOPIC
  */
+import { Buffer } from "node:buffer";
 
 const [url, topic] = process.argv.slice(2);
 const { hostname, port } = new URL(url as string);
