@@ -18,6 +18,13 @@ import {
 
 declare const self: Worker;
 
+/**
+ * How long a batch may wait for more datagrams before it is posted (a full batch goes at once). Posting on
+ * the next turn instead sent batches of 2–9 datagrams at 10,000–40,000/s, and the ~5,000 posts a second cost
+ * more CPU on both threads than the datagrams themselves (docs/benchmarks.md, "End to end (session 3)").
+ */
+const FLUSH_DELAY_MS = 1;
+
 let socket: BoundUdpSocket | null = null;
 let counters: Int32Array<ArrayBufferLike> = new Int32Array(2);
 let flushScheduled = false;
@@ -70,7 +77,7 @@ async function start({ socket: options, shared, maxQueuedBytes, logLevel }: Thre
         batch.add(msg, address, port, now);
         if (!flushScheduled) {
           flushScheduled = true;
-          setImmediate(flush);
+          setTimeout(flush, FLUSH_DELAY_MS);
         }
       },
       onError(error) {
