@@ -8,7 +8,10 @@ import { readdirSync, readFileSync } from "node:fs";
 const HZ = 100;
 
 /** CPU ticks (user + system) per thread, keyed `pid/tid`, with the process and thread names. */
-export type CpuTicks = Map<string, { pid: number; process: string; thread: string; ticks: number }>;
+export type CpuTicks = Map<
+  string,
+  { pid: number; tid: number; process: string; thread: string; ticks: number }
+>;
 
 function read(path: string): string | null {
   try {
@@ -64,7 +67,7 @@ export function sampleCpu(pids: number[], names: Map<number, string> = new Map()
       const stat = read(`/proc/${pid}/task/${tid}/stat`);
       if (!stat) continue;
       const thread = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      out.set(`${pid}/${tid}`, { pid, process, thread, ticks: statTicks(stat).ticks });
+      out.set(`${pid}/${tid}`, { pid, tid: Number(tid), process, thread, ticks: statTicks(stat).ticks });
     }
   }
   return out;
@@ -93,4 +96,22 @@ export function perProcess(rows: ThreadCpu[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const r of rows) out[r.process] = (out[r.process] ?? 0) + r.pct;
   return out;
+}
+
+/** Busy and total CPU ticks of the whole machine (all cores, from /proc/stat). */
+export function machineTicks(): { busy: number; total: number } {
+  const line = (read("/proc/stat") ?? "").split("\n")[0] ?? "";
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = v.reduce((a, b) => a + b, 0);
+  // idle and iowait are not busy.
+  return { busy: total - (v[3] ?? 0) - (v[4] ?? 0), total };
+}
+
+/** Whole-machine busy CPU between two samples, in % of one core (200 = both cores of a 2-core machine). */
+export function machineBusyPct(
+  before: { busy: number; total: number },
+  after: { busy: number; total: number },
+  seconds: number,
+): number {
+  return Math.round((100 * (after.busy - before.busy)) / HZ / seconds);
 }

@@ -10,7 +10,14 @@
 import { join, resolve } from "node:path";
 import mqtt from "mqtt";
 import { type AppConfig, spawnHelper, startApp } from "./app.ts";
-import { cpuBetween, descendants, perProcess, sampleCpu } from "./cpu-sample.ts";
+import {
+  cpuBetween,
+  descendants,
+  machineBusyPct,
+  machineTicks,
+  perProcess,
+  sampleCpu,
+} from "./cpu-sample.ts";
 import { countUserEvents } from "./influx.ts";
 import { buildCSender, send, writeDatagramFile } from "./sender.ts";
 
@@ -71,8 +78,10 @@ try {
     const pids = descendants(process.pid);
     const t0 = performance.now();
     const before = sampleCpu(pids, names);
+    const machine0 = machineTicks();
     await Bun.sleep(seconds * 1000 - 600);
     const after = sampleCpu(pids, names);
+    const machine1 = machineTicks();
     const cpuSeconds = (performance.now() - t0) / 1000;
     const { sent } = await sending;
     const deadline = performance.now() + graceMs;
@@ -116,6 +125,8 @@ try {
       ),
       landedMs,
       cpu: perProcess(threads),
+      // Whole machine while sending, % of one core: everything above the bench's own processes is other work.
+      machineBusy: machineBusyPct(machine0, machine1, cpuSeconds),
       usPerEvent,
       ...(args.has("threads") ? { threads: threads.map((t) => `${t.process}/${t.thread} ${t.pct}`) } : {}),
     };
