@@ -160,7 +160,10 @@ async function writeStep(rate: number, total: number) {
     log: silentLogger,
   });
   outbox.attach(part.destination);
-  const events = [...realisticEvents(20_000, Date.now())];
+  // Built before the clock starts (in the product the parser makes the event), in time order over one
+  // hour, as a busy site sends them: times that jump back, or one session checkpoint per few events
+  // (an hour of event time each), would measure a file no site writes.
+  const events = [...realisticEvents(total, Date.now(), 3_600_000)];
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let enqueued = 0;
@@ -168,11 +171,8 @@ async function writeStep(rate: number, total: number) {
   await new Promise<void>((done) => {
     const timer = setInterval(() => {
       const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
-      for (; enqueued < due; enqueued++) {
-        const base = events[enqueued % events.length] as DeliverableEvent;
-        const d = { ...base, event: { ...base.event, id: enqueued + 1 } };
-        outbox.enqueue("history", part.destination.serialize(d));
-      }
+      for (; enqueued < due; enqueued++)
+        outbox.enqueue("history", part.destination.serialize(events[enqueued] as DeliverableEvent));
       const s = outbox.stats().history;
       const queued = s ? s.queued.memory + s.queued.spool : 0;
       maxQueued = Math.max(maxQueued, queued);

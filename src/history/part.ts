@@ -10,6 +10,7 @@ import type { Logger } from "../log.ts";
 import type { Applied, Part } from "../run/part.ts";
 import { createEventDecoder, EVENT_COLUMNS, type EventRow } from "./decode.ts";
 import { historyDestination } from "./destination.ts";
+import { extentOf } from "./extent.ts";
 import { isSilent } from "./hosts.ts";
 import { openHistoryReader } from "./open.ts";
 import { createHistoryQueries, type HistoryQueries } from "./queries.ts";
@@ -222,10 +223,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
       return { rebuilt: [] };
     },
     stats() {
-      const range = reader.query("SELECT MIN(ts) AS lo, MAX(ts) AS hi FROM events").get() as {
-        lo: number | null;
-        hi: number | null;
-      };
+      const range = extentOf(reader);
       const hostLastEventSeconds: Record<string, number> = {};
       for (const [host, seen] of hosts) hostLastEventSeconds[host] = seen.last / 1000;
       return {

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { extentOf } from "./extent.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Events deleted per transaction, so a large prune does not hold the writer (or the event loop) long. */
@@ -68,11 +69,8 @@ export async function prune(
   const upto = boundaryBefore(db, cutoff);
   if (upto !== null) counts.retention = await deleteUpTo(db, upto);
   for (let round = 0; round < 10_000 && usedBytes(db) > options.maxBytes; round++) {
-    const oldest = db.query("SELECT MIN(ts) AS ts, MAX(id) AS max FROM events").get() as {
-      ts: number | null;
-      max: number | null;
-    };
-    if (oldest.ts === null || oldest.max === null) break;
+    const oldest = extentOf(db);
+    if (oldest.lo === null || oldest.lastId === null) break;
     // Up to the first checkpoint boundary after the oldest event, at most the oldest tenth of the events.
     const next = db
       .query(
@@ -83,7 +81,7 @@ export async function prune(
       .query("SELECT id FROM events ORDER BY id LIMIT 1 OFFSET (SELECT COUNT(*) / 10 FROM events)")
       .get() as { id: number } | null;
     // A checkpoint boundary keeps replays exact; past a tenth of the file, the tenth wins.
-    const bound = Math.min(next?.last_id ?? Number.POSITIVE_INFINITY, tenth?.id ?? oldest.max);
+    const bound = Math.min(next?.last_id ?? Number.POSITIVE_INFINITY, tenth?.id ?? oldest.lastId);
     counts.size += await deleteUpTo(db, bound);
     db.exec("PRAGMA incremental_vacuum");
   }

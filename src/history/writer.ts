@@ -1,6 +1,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import type { UserEvent } from "../events/event.ts";
 import { createDictionaries, type Dictionaries } from "./dictionaries.ts";
+import { extentOf } from "./extent.ts";
 import type { HistoryItem } from "./item.ts";
 import { checkpointAt, createReplayTracker, packState, type ReplayTracker, replayEvents } from "./replay.ts";
 import { createRowInserter } from "./row-inserter.ts";
@@ -67,12 +68,9 @@ export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): H
     uptoId: Number.MAX_SAFE_INTEGER,
     at: Number.MAX_SAFE_INTEGER,
   });
-  const maxRow = db.query("SELECT MAX(id) AS id, MAX(ts) AS ts FROM events").get() as {
-    id: number | null;
-    ts: number | null;
-  };
-  lastId = Math.max(lastId, maxRow.id ?? 0);
-  let lastMs = maxRow.ts ?? 0;
+  const extent = extentOf(db);
+  lastId = Math.max(lastId, extent.lastId ?? 0);
+  let lastMs = extent.hi ?? 0;
   let nextCheckpoint = Math.floor(lastMs / CHECKPOINT_EVERY_MS) * CHECKPOINT_EVERY_MS + CHECKPOINT_EVERY_MS;
 
   function checkpointAt_(t: number): void {
