@@ -189,6 +189,7 @@ const MAIN_WORKERS = [
   "src/ingest/udp-worker.ts",
   "src/config/load-worker.ts",
   "src/history/export-worker.ts",
+  "src/history/write-worker.ts",
 ];
 
 /** Compiles one target and returns the output path; throws if bun fails or the output is missing or empty. */

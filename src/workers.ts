@@ -11,3 +11,6 @@ export const CONFIG_WORKER_URL: string = new URL("./config/load-worker.ts", impo
 
 /** The history export Worker (reference §19). */
 export const HISTORY_EXPORT_WORKER_URL: string = new URL("./history/export-worker.ts", import.meta.url).href;
+
+/** The history write Worker: the file's writing connection (reference §19). */
+export const HISTORY_WRITE_WORKER_URL: string = new URL("./history/write-worker.ts", import.meta.url).href;

@@ -28,6 +28,8 @@ export interface Destination {
   readonly maxBatchItems: number;
   /** Most payload bytes (UTF-8, summed over items) in one `send` call; Infinity when unbounded. */
   readonly maxBatchBytes: number;
+  /** Items kept in memory before the spool when more than `outbox.memoryItems` (a local file's lane). */
+  readonly memoryItems?: number;
   /** How long the oldest unsent item may wait for a fuller batch, in ms. */
   readonly flushIntervalMs: number;
   /** Serialise one accepted event into zero or more outbox items (e.g. one per MQTT publish). */

@@ -85,16 +85,17 @@ class OutboxImpl implements Outbox {
 
   enqueue(name: string, items: string[]): void {
     if (this.#stopped || items.length === 0) return;
-    const lane = this.#lanes.get(name) ?? this.#lane(name);
+    const lane = this.#lane(name);
     const now = this.#o.now();
     const queue = lane.queue;
     if (queue.waiting === 0) lane.schedule.oldestAt = now;
     // While the destination is not delivering (down, backing off, hanging), new items go to disk at once.
     const toSpool =
       lane.destination !== null && (lane.schedule.state !== "up" || lane.starting !== null || lane.slow);
+    const memoryItems = Math.max(this.#o.memoryItems, lane.destination?.memoryItems ?? 0);
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as string;
-      queue.add(item, this.#seq++, Buffer.byteLength(item), this.#o.memoryItems, toSpool);
+      queue.add(item, this.#seq++, Buffer.byteLength(item), memoryItems, toSpool);
     }
     this.#guard.pendingAdded();
     if (this.totalBytes > this.#o.maxBytes) {

@@ -1,42 +1,42 @@
 import type { Destination, SendResult } from "../destinations/destination.ts";
-import type { Logger } from "../log.ts";
-import { decodeHistoryItem, encodeHistoryItem, type HistoryItem } from "./item.ts";
-import type { HistoryWriter } from "./writer.ts";
+import { encodeHistoryItem } from "./item.ts";
+import type { HistoryWriteClient } from "./write-client.ts";
+import type { Written } from "./write-worker.ts";
 
 /** The history lane's name in the outbox, /api/stats and /metrics. */
 export const HISTORY_DESTINATION = "history";
 
+/**
+ * Items the history lane keeps in memory before the spool, whatever `outbox.memoryItems` says: the
+ * lane writes a local file, so a backlog is a burst being written, which the spool would only slow.
+ */
+export const HISTORY_MEMORY_ITEMS = 100_000;
+
 /** Options for {@link historyDestination}. */
 export interface HistoryDestinationOptions {
-  writer: HistoryWriter;
-  log: Logger;
-  /** Counts items that are not history items (never expected: they are dropped). */
-  onMalformed?: () => void;
-  /** Called with the number of events a batch added to the file. */
-  onWritten?: (count: number) => void;
+  client: HistoryWriteClient;
+  /** Called with the outcome of every batch written. */
+  onWritten: (written: Written) => void;
 }
 
 /**
  * The history file as an outbox destination: each event becomes one item, and a batch becomes one
- * SQLite transaction. A write error (disk full, file locked) is a retry: the outbox keeps the items.
+ * SQLite transaction in the write Worker. A write error (disk full, file locked, the Worker gone) is a
+ * retry: the outbox keeps the items.
  */
 export function historyDestination(options: HistoryDestinationOptions): Destination {
-  const { writer } = options;
+  const { client } = options;
   return {
     name: HISTORY_DESTINATION,
-    maxBatchItems: 5000,
+    // One transaction per batch; each batch waits for the Worker's answer, so larger batches keep up better.
+    maxBatchItems: 10_000,
     maxBatchBytes: Number.POSITIVE_INFINITY,
     flushIntervalMs: 250,
+    memoryItems: HISTORY_MEMORY_ITEMS,
     serialize: (event) => [encodeHistoryItem(event)],
     async send(items: string[]): Promise<SendResult> {
-      const decoded: HistoryItem[] = [];
-      for (const item of items) {
-        const one = decodeHistoryItem(item);
-        if (one === null) options.onMalformed?.();
-        else decoded.push(one);
-      }
       try {
-        options.onWritten?.(writer.write(decoded));
+        options.onWritten(await client.write(items));
         return { kind: "ok" };
       } catch (error) {
         return { kind: "retry", error: `[history] write failed: ${(error as Error).message}` };

@@ -1,6 +1,9 @@
 import type { DeliverableEvent, EventSource, UserAgentInfo, UserEvent } from "../events/event.ts";
 import { isoOf } from "./replay.ts";
 
+/** Joins a batch of items into one string for the write Worker: JSON text never holds a raw newline. */
+export const ITEM_SEPARATOR = "\n";
+
 /**
  * The outbox item of one event for the history lane: a JSON array (cheap to write and read, any
  * character safe), kept as a string so the outbox can hold and spool it like any other item.

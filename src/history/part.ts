@@ -1,4 +1,3 @@
-import type { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Config } from "../config/schema.ts";
@@ -12,10 +11,11 @@ import type { Applied, Part } from "../run/part.ts";
 import { createEventDecoder, EVENT_COLUMNS, type EventRow } from "./decode.ts";
 import { historyDestination } from "./destination.ts";
 import { isSilent } from "./hosts.ts";
-import { openHistoryReader, openHistoryWriter } from "./open.ts";
+import { openHistoryReader } from "./open.ts";
 import { createHistoryQueries, type HistoryQueries } from "./queries.ts";
-import { prune, usedBytes } from "./retention.ts";
-import { createHistoryWriter, type HistoryWriter } from "./writer.ts";
+import { usedBytes } from "./retention.ts";
+import { createHistoryWriteClient, type HistoryWriteClient } from "./write-client.ts";
+import type { Opened } from "./write-worker.ts";
 
 /** The history figures of /api/stats and /metrics. */
 export interface HistoryStats {
@@ -62,22 +62,16 @@ export interface HistoryPartOptions {
 
 const HOUR_MS = 3_600_000;
 
-/** An open history file, its writer and its event count. */
-interface OpenedFile {
-  db: Database;
-  writer: HistoryWriter;
-  count: number;
-}
-
-/** Opens the file for writing and reads it once through (dictionaries, sessions, count), so damage shows now. */
-function openFile(path: string, idleTimeoutMinutes: number): OpenedFile {
-  const db = openHistoryWriter(path);
+/** Opens the file in a new write Worker and reads it once through (dictionaries, sessions, count), so damage shows now. */
+async function openFile(
+  path: string,
+  idleTimeoutMinutes: number,
+): Promise<{ client: HistoryWriteClient; opened: Opened }> {
+  const client = createHistoryWriteClient();
   try {
-    const writer = createHistoryWriter(db, idleTimeoutMinutes);
-    const count = (db.query("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n;
-    return { db, writer, count };
+    return { client, opened: await client.open(path, idleTimeoutMinutes) };
   } catch (error) {
-    db.close();
+    await client.close().catch(() => {});
     throw error;
   }
 }
@@ -104,10 +98,10 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
     throw new Error(`[history] ${(error as Error).message}`, { cause: error });
   }
   const problems: string[] = [];
-  let opened: OpenedFile;
+  let file: Awaited<ReturnType<typeof openFile>>;
   try {
     try {
-      opened = openFile(path, config.sessions.idleTimeoutMinutes);
+      file = await openFile(path, config.sessions.idleTimeoutMinutes);
     } catch (error) {
       // A file that is not a database, or a damaged one, must not stop event forwarding (reference §19).
       if (!isUnreadable(error)) throw error;
@@ -115,13 +109,13 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
       const message = `history file ${path} cannot be opened (${(error as Error).message}): moved aside to ${aside}; started a fresh history file`;
       log.error(`[history] ${message}`);
       problems.push(`${new Date(now()).toISOString()}: ${message}`);
-      opened = openFile(path, config.sessions.idleTimeoutMinutes);
+      file = await openFile(path, config.sessions.idleTimeoutMinutes);
     }
   } catch (error) {
     lock.release();
     throw new Error(`[history] cannot open ${path}: ${(error as Error).message}`, { cause: error });
   }
-  const { db, writer } = opened;
+  const { client, opened } = file;
   const reader = openHistoryReader(path);
   const queries = createHistoryQueries(
     reader,
@@ -135,11 +129,20 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
   const pruned = { retention: 0, size: 0 };
   let malformed = 0;
   let count = opened.count;
+  let lastId = opened.lastId;
+  const hosts = new Map<string, { first: number; last: number }>();
+  const seen = (list: [string, number, number][]) => {
+    for (const [host, first, last] of list) hosts.set(host, { first, last });
+  };
+  seen(opened.hosts);
   const destination = historyDestination({
-    writer,
-    log,
-    onMalformed: () => malformed++,
-    onWritten: (added) => (count += added),
+    client,
+    onWritten: (written) => {
+      count += written.added;
+      malformed += written.malformed;
+      lastId = Math.max(lastId, written.lastId);
+      seen(written.hosts);
+    },
   });
   const silent = new Set<string>();
   let pruning: Promise<void> | null = null;
@@ -147,7 +150,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
   async function runPrune(): Promise<void> {
     pruning ??= (async () => {
       try {
-        const counts = await prune(db, {
+        const counts = await client.prune({
           now: now(),
           retentionDays: config.history.retentionDays,
           maxBytes: config.history.maxBytes,
@@ -172,7 +175,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
 
   function checkHosts(): void {
     const at = now();
-    for (const [host, seen] of writer.hosts) {
+    for (const [host, seen] of hosts) {
       const quiet = isSilent(seen.last, at, config.hosts.silentAfterMinutes);
       if (quiet && !silent.has(host)) {
         silent.add(host);
@@ -195,19 +198,19 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
     name: "history",
     destination,
     queries,
-    lastId: () => writer.lastId(),
+    lastId: () => lastId,
     restore(ring, sessions) {
-      const rows = db
+      const rows = reader
         .query(`SELECT ${EVENT_COLUMNS} FROM events e ORDER BY e.id DESC LIMIT ?`)
         .values(ring.capacity) as unknown as EventRow[];
-      const decoder = createEventDecoder(db);
+      const decoder = createEventDecoder(reader);
       for (let i = rows.length - 1; i >= 0; i--) ring.push(decoder.decode(rows[i] as EventRow));
-      sessions.restore(writer.sessions.tracker.snapshot());
+      sessions.restore(opened.sessions);
     },
     async apply(next) {
       const before = config;
       config = next["sense-events"];
-      writer.setIdleTimeout(config.sessions.idleTimeoutMinutes);
+      await client.setIdleTimeout(config.sessions.idleTimeoutMinutes);
       // enable and path are restart-only (reference §19.1): the reload answer lists them as such.
       if (
         config.history.retentionDays !== before.history.retentionDays ||
@@ -219,16 +222,16 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
       return { rebuilt: [] };
     },
     stats() {
-      const range = db.query("SELECT MIN(ts) AS lo, MAX(ts) AS hi FROM events").get() as {
+      const range = reader.query("SELECT MIN(ts) AS lo, MAX(ts) AS hi FROM events").get() as {
         lo: number | null;
         hi: number | null;
       };
       const hostLastEventSeconds: Record<string, number> = {};
-      for (const [host, seen] of writer.hosts) hostLastEventSeconds[host] = seen.last / 1000;
+      for (const [host, seen] of hosts) hostLastEventSeconds[host] = seen.last / 1000;
       return {
         path,
         events: count,
-        bytes: usedBytes(db),
+        bytes: usedBytes(reader),
         oldest: range.lo === null ? null : new Date(range.lo).toISOString(),
         newest: range.hi === null ? null : new Date(range.hi).toISOString(),
         pruned: { ...pruned },
@@ -238,7 +241,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
     },
     prune: runPrune,
     checkHosts,
-    problems: () => [...problems],
+    problems: () => (client.failure === null ? [...problems] : [...problems, client.failure]),
     /** Saves the sessions and closes the file; runs after the outbox has flushed into it. */
     async close() {
       if (closed) return;
@@ -247,12 +250,11 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
       clearInterval(hostTimer);
       await pruning;
       try {
-        writer.checkpoint();
+        await client.close();
       } catch (error) {
         log.warn(`[history] could not save the sessions: ${(error as Error).message}`);
       }
       queries.close();
-      db.close();
       lock.release();
     },
   };

@@ -1,0 +1,96 @@
+import { HISTORY_WRITE_WORKER_URL } from "../workers.ts";
+import { ITEM_SEPARATOR } from "./item.ts";
+import type { PruneCounts } from "./retention.ts";
+import type { Opened, WriteAnswer, WriteRequest, Written } from "./write-worker.ts";
+
+/** An error answered by the write Worker, with SQLite's code when it had one. */
+export class HistoryWriteError extends Error {
+  /** SQLite's error code (`SQLITE_NOTADB`, `SQLITE_FULL`, …), or null. */
+  readonly code: string | null;
+
+  constructor(message: string, code: string | null) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** The main thread's handle on the history write Worker (src/history/write-worker.ts). */
+export interface HistoryWriteClient {
+  open(path: string, idleTimeoutMinutes: number): Promise<Opened>;
+  /** Writes items (as encoded by `encodeHistoryItem`) in one transaction. */
+  write(items: string[]): Promise<Written>;
+  setIdleTimeout(minutes: number): Promise<void>;
+  prune(options: { now: number; retentionDays: number; maxBytes: number }): Promise<PruneCounts>;
+  /** Saves the sessions, closes the file and ends the Worker. */
+  close(): Promise<void>;
+  /** Why the Worker stopped on its own (it is not restarted), or null while it runs. */
+  readonly failure: string | null;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Starts the write Worker. Requests are answered in the order sent (a prune aside); if the Worker
+ * dies, every pending and later request fails with the reason, so the outbox keeps the items.
+ */
+export function createHistoryWriteClient(workerUrl = HISTORY_WRITE_WORKER_URL): HistoryWriteClient {
+  const worker = new Worker(workerUrl);
+  // Referenced only while a request waits: an idle writer never keeps the process alive.
+  worker.unref();
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let failure: string | null = null;
+  let closed = false;
+
+  const fail = (reason: string) => {
+    failure ??= reason;
+    for (const p of pending.values()) p.reject(new HistoryWriteError(reason, null));
+    pending.clear();
+    worker.unref();
+  };
+  worker.onmessage = (message: MessageEvent<WriteAnswer>) => {
+    const answer = message.data;
+    const p = pending.get(answer.id);
+    if (p === undefined) return;
+    pending.delete(answer.id);
+    if (pending.size === 0) worker.unref();
+    if (answer.ok) p.resolve(answer.value);
+    else p.reject(new HistoryWriteError(answer.message, answer.code));
+  };
+  worker.onerror = (event) => fail(`the history writer stopped: ${event.message}`);
+  worker.addEventListener("close", () => {
+    if (!closed) fail("the history writer stopped");
+  });
+
+  function call<T>(request: WriteRequest): Promise<T> {
+    if (failure !== null) return Promise.reject(new HistoryWriteError(failure, null));
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      if (pending.size === 1) worker.ref();
+      worker.postMessage({ ...request, id });
+    });
+  }
+
+  return {
+    open: (path, idleTimeoutMinutes) => call({ op: "open", path, idleTimeoutMinutes }),
+    // One string crosses the thread boundary instead of thousands.
+    write: (items) => call({ op: "write", items: items.join(ITEM_SEPARATOR) }),
+    setIdleTimeout: (minutes) => call({ op: "idle", minutes }),
+    prune: (options) => call({ op: "prune", ...options }),
+    async close() {
+      try {
+        if (failure === null) await call({ op: "close" });
+      } finally {
+        closed = true;
+        worker.terminate();
+      }
+    },
+    get failure() {
+      return failure;
+    },
+  };
+}

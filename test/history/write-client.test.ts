@@ -1,0 +1,58 @@
+import { Database } from "bun:sqlite";
+import { afterEach, expect, test } from "bun:test";
+import { join } from "node:path";
+import { historyDestination } from "../../src/history/destination.ts";
+import { encodeHistoryItem } from "../../src/history/item.ts";
+import { createHistoryWriteClient, type HistoryWriteClient } from "../../src/history/write-client.ts";
+import { deliverable } from "../support/events.ts";
+import { type TempDir, tempDir } from "../support/process.ts";
+import { events, KNOWN } from "./support.ts";
+
+let dir: TempDir | null = null;
+let client: HistoryWriteClient | null = null;
+afterEach(async () => {
+  await client?.close().catch(() => {});
+  client = null;
+  dir?.cleanup();
+  dir = null;
+});
+
+const items = (from = 1) => events(KNOWN, from).map((e) => encodeHistoryItem(deliverable(e)));
+
+test("the write Worker stores a batch in one go and a reopened file continues after it (reference §19)", async () => {
+  dir = tempDir("sense-events-write-client-");
+  const path = join(dir.path, "h.sqlite");
+  client = createHistoryWriteClient();
+  expect(await client.open(path, 30)).toStrictEqual({ lastId: 0, count: 0, sessions: [], hosts: [] });
+  const written = await client.write([...items(), "not an item"]);
+  expect({ added: written.added, malformed: written.malformed, lastId: written.lastId }).toStrictEqual({
+    added: 8,
+    malformed: 1,
+    lastId: 8,
+  });
+  // At least once: the same batch again adds nothing.
+  expect((await client.write(items())).added).toBe(0);
+  await client.close();
+
+  client = createHistoryWriteClient();
+  const reopened = await client.open(path, 30);
+  expect({ lastId: reopened.lastId, count: reopened.count }).toStrictEqual({ lastId: 8, count: 8 });
+  // At the newest event (+40 min) only anna is on: carl stopped, bob's session went idle at +40.
+  expect(reopened.sessions.map((s) => s.userId)).toStrictEqual(["anna"]);
+  const db = new Database(path, { readonly: true });
+  expect((db.query("SELECT COUNT(*) AS n FROM events").get() as { n: number }).n).toBe(8);
+  db.close();
+});
+
+test("a history writer that dies makes every send a retry, with the reason, so the outbox keeps the items", async () => {
+  client = createHistoryWriteClient(new URL("../support/dying-worker.ts", import.meta.url).href);
+  const destination = historyDestination({ client, onWritten: () => {} });
+  const first = await destination.send(items());
+  expect(first.kind).toBe("retry");
+  expect(client.failure).toStartWith("the history writer stopped");
+  // Later sends fail at once, without waiting for a Worker that is gone.
+  expect(await destination.send(items(9))).toStrictEqual({
+    kind: "retry",
+    error: `[history] write failed: ${client.failure}`,
+  });
+});
