@@ -90,6 +90,10 @@ console.log(
         pick(r, (b) => b.mainCpuUs),
         1,
       ),
+      range(
+        pick(r, (b) => b.processCpuUs),
+        1,
+      ),
     ]),
   ),
 );
