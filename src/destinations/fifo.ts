@@ -29,13 +29,30 @@ export class Fifo {
     this.#head++;
     this.#bytes -= size;
     if (this.#head === this.#items.length) this.clear();
-    else if (this.#head >= 4096 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#seqs = this.#seqs.slice(this.#head);
-      this.#sizes = this.#sizes.slice(this.#head);
-      this.#head = 0;
-    }
+    else if (this.#head >= 4096 && this.#head * 2 >= this.#items.length) this.#compact();
     return size;
+  }
+
+  /** Removes the oldest items up to sequence number `seq` in one step; returns how many. */
+  shiftThrough(seq: number): number {
+    const start = this.#head;
+    let head = start;
+    while (head < this.#items.length && (this.#seqs[head] as number) <= seq) {
+      this.#items[head] = "";
+      this.#bytes -= this.#sizes[head] as number;
+      head++;
+    }
+    this.#head = head;
+    if (head === this.#items.length) this.clear();
+    else if (head >= 4096 && head * 2 >= this.#items.length) this.#compact();
+    return head - start;
+  }
+
+  #compact(): void {
+    this.#items = this.#items.slice(this.#head);
+    this.#seqs = this.#seqs.slice(this.#head);
+    this.#sizes = this.#sizes.slice(this.#head);
+    this.#head = 0;
   }
 
   /** Sequence number of the oldest item (Infinity when empty). */
@@ -53,6 +70,14 @@ export class Fifo {
    * `full` tells whether `maxBytes` stopped it.
    */
   batch(cap: number, maxBytes: number): { items: string[]; bytes: number; lastSeq: number; full: boolean } {
+    if (maxBytes === Number.POSITIVE_INFINITY && this.length > 0) {
+      // No byte limit (the history lane): one copy of the range instead of a push per item.
+      const end = Math.min(this.#items.length, this.#head + cap);
+      let bytes = 0;
+      for (let i = this.#head; i < end; i++) bytes += this.#sizes[i] as number;
+      const lastSeq = this.#seqs[end - 1] as number;
+      return { items: this.#items.slice(this.#head, end), bytes, lastSeq, full: false };
+    }
     const items: string[] = [];
     let bytes = 0;
     let lastSeq = -1;

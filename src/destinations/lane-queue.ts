@@ -161,12 +161,7 @@ export class LaneQueue {
    * or up to `outcome.dropped` of them under `outcome.reason`.
    */
   finish(batch: Batch, outcome: BatchOutcome | null): void {
-    let removed = 0;
-    const memory = this.#memory;
-    while (memory.length > 0 && memory.firstSeq() <= batch.lastMemSeq) {
-      memory.shift();
-      removed++;
-    }
+    let removed = this.#memory.shiftThrough(batch.lastMemSeq);
     // Items read from a spool file since lost were counted as spool_lost with it.
     if (batch.lastSpoolSeq !== null && batch.generation === this.#store.generation) {
       const seq = batch.lastSpoolSeq;

@@ -38,7 +38,7 @@ export interface SpoolGuard {
   readonly access: SpoolAccess;
   /** Why the spool is degraded or lost items, one sentence each. */
   problems(): string[];
-  /** Schedules the write of pending items (at once when many are waiting). */
+  /** Schedules the write of pending items (at once when many are waiting); the outbox calls it only when the lane it added to has pending items. */
   pendingAdded(): void;
   /** Schedules a spool transaction: at once, or after `spoolFlushMs`. */
   scheduleFlush(immediate: boolean): void;

@@ -97,7 +97,7 @@ class OutboxImpl implements Outbox {
       const item = items[i] as string;
       queue.add(item, this.#seq++, Buffer.byteLength(item), memoryItems, toSpool);
     }
-    this.#guard.pendingAdded();
+    if (queue.pendingCount > 0) this.#guard.pendingAdded();
     if (this.totalBytes > this.#o.maxBytes) {
       // Spool writes and evictions happen off the datagram path, in the next spool transaction.
       if (this.#guard.access.spool !== null) this.#guard.scheduleFlush(true);
@@ -265,10 +265,8 @@ class OutboxImpl implements Outbox {
   #reportOrphans(): void {
     for (const { destination, queue } of this.#lanes.values()) {
       const n = queue.spoolCount;
-      if (!destination && n > 0)
-        this.#o.log.warn(
-          `[outbox] ${n} spooled items for ${queue.name}, which is not configured; keeping them`,
-        );
+      const text = `${n} spooled items for ${queue.name}, which is not configured; keeping them`;
+      if (!destination && n > 0) this.#o.log.warn(`[outbox] ${text}`);
     }
   }
 

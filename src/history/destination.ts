@@ -1,7 +1,7 @@
 import type { Destination, SendResult } from "../destinations/destination.ts";
 import { encodeHistoryItem } from "./item.ts";
 import type { HistoryWriteClient } from "./write-client.ts";
-import type { Written } from "./write-worker.ts";
+import type { Written } from "./write-protocol.ts";
 
 /** The history lane's name in the outbox, /api/stats and /metrics. */
 export const HISTORY_DESTINATION = "history";

@@ -7,6 +7,8 @@ const CACHE_LIMIT = 50_000;
 export interface Dictionary {
   /** The id of `key`; `values()` gives the columns written when the key is new (not called when cached). */
   id(key: string, values: () => (string | null)[]): number;
+  /** The id of `value` in a one-column dictionary (the value is its own key). */
+  idOf(value: string): number;
 }
 
 /**
@@ -20,17 +22,22 @@ export function createDictionary(db: Database, table: string, columns: string[],
     `INSERT INTO ${table}(${columns.join(", ")}) VALUES (${marks}) ON CONFLICT DO NOTHING RETURNING id`,
   );
   const find: Statement = db.query(`SELECT id FROM ${table} WHERE ${match}`);
+  function insertOrFind(key: string, columns: (string | null)[]): number {
+    const row = (insert.get(...columns) ?? find.get(...columns)) as { id: number } | null;
+    if (row === null) throw new Error(`[history] cannot store ${table} value`);
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(key, row.id);
+    return row.id;
+  }
+
   return {
     id(key, values) {
       const cached = cache.get(key);
       if (cached !== undefined) return cached;
-      const columns = values();
-      const row = (insert.get(...columns) ?? find.get(...columns)) as { id: number } | null;
-      if (row === null) throw new Error(`[history] cannot store ${table} value`);
-      if (cache.size >= CACHE_LIMIT) cache.clear();
-      cache.set(key, row.id);
-      return row.id;
+      return insertOrFind(key, values());
     },
+    // No closure per call: most events repeat values that are cached.
+    idOf: (value) => cache.get(value) ?? insertOrFind(value, [value]),
   };
 }
 

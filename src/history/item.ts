@@ -1,9 +1,6 @@
 import type { DeliverableEvent, EventSource, UserAgentInfo, UserEvent } from "../events/event.ts";
 import { isoOf } from "./replay.ts";
 
-/** Joins a batch of items into one string for the write Worker: JSON text never holds a raw newline. */
-export const ITEM_SEPARATOR = "\n";
-
 /**
  * The outbox item of one event for the history lane: a JSON array (cheap to write and read, any
  * character safe), kept as a string so the outbox can hold and spool it like any other item.
@@ -54,12 +51,40 @@ type Encoded = [
 
 /** Decodes an item written by {@link encodeHistoryItem}; null when it is not one. */
 export function decodeHistoryItem(item: string): HistoryItem | null {
-  let a: Encoded;
   try {
-    a = JSON.parse(item) as Encoded;
+    return fromArray(JSON.parse(item));
   } catch {
     return null;
   }
+}
+
+/** Joins items into the text of one JSON array: one parse for the batch is cheaper than one per item. */
+export function encodeHistoryBatch(items: string[]): string {
+  return `[${items.join(",")}]`;
+}
+
+/**
+ * Decodes a batch joined by {@link encodeHistoryBatch} holding `count` items; null when it does not
+ * parse into exactly `count` items (then decode the items one by one to find the bad ones).
+ */
+export function decodeHistoryBatch(text: string, count: number): HistoryItem[] | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== count) return null;
+  const out: HistoryItem[] = [];
+  for (const a of parsed) {
+    const one = fromArray(a);
+    if (one === null) return null;
+    out.push(one);
+  }
+  return out;
+}
+
+function fromArray(a: Encoded): HistoryItem | null {
   if (!Array.isArray(a) || a.length !== 14 || typeof a[0] !== "number" || typeof a[1] !== "number")
     return null;
   const u = a[13];

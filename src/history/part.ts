@@ -15,7 +15,7 @@ import { openHistoryReader } from "./open.ts";
 import { createHistoryQueries, type HistoryQueries } from "./queries.ts";
 import { usedBytes } from "./retention.ts";
 import { createHistoryWriteClient, type HistoryWriteClient } from "./write-client.ts";
-import type { Opened } from "./write-worker.ts";
+import type { Opened } from "./write-protocol.ts";
 
 /** The history figures of /api/stats and /metrics. */
 export interface HistoryStats {

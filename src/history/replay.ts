@@ -94,13 +94,29 @@ export function createReplayTracker(idleTimeoutMinutes: number): ReplayTracker {
 
 let isoMs = Number.NaN;
 let iso = "";
+let secondMs = Number.NaN;
+let secondIso = "";
+/** Year 10000: from here `toISOString` writes six-digit years. */
+const ISO_END_MS = 253_402_300_800_000;
 
-/** `new Date(ms).toISOString()`, remembering the last answer (replays see runs of equal times). */
+/**
+ * `new Date(ms).toISOString()`, remembering the last answer (replays see runs of equal times) and the
+ * last second's text (a batch sees runs of equal seconds), so most calls build no Date.
+ */
 export function isoOf(ms: number): string {
-  if (ms !== isoMs) {
+  if (ms === isoMs) return iso;
+  isoMs = ms;
+  if (!Number.isInteger(ms) || ms < 0 || ms >= ISO_END_MS) {
     iso = new Date(ms).toISOString();
-    isoMs = ms;
+    return iso;
   }
+  const rest = ms % 1000;
+  const second = ms - rest;
+  if (second !== secondMs) {
+    secondIso = new Date(second).toISOString().slice(0, 20);
+    secondMs = second;
+  }
+  iso = `${secondIso}${rest < 10 ? "00" : rest < 100 ? "0" : ""}${rest}Z`;
   return iso;
 }
 

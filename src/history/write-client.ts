@@ -1,7 +1,13 @@
 import { HISTORY_WRITE_WORKER_URL } from "../workers.ts";
-import { ITEM_SEPARATOR } from "./item.ts";
+import { encodeHistoryBatch } from "./item.ts";
 import type { PruneCounts } from "./retention.ts";
-import type { Opened, WriteAnswer, WriteRequest, Written } from "./write-worker.ts";
+import {
+  MALFORMED_BATCH,
+  type Opened,
+  type WriteAnswer,
+  type WriteRequest,
+  type Written,
+} from "./write-protocol.ts";
 
 /** An error answered by the write Worker, with SQLite's code when it had one. */
 export class HistoryWriteError extends Error {
@@ -77,8 +83,15 @@ export function createHistoryWriteClient(workerUrl = HISTORY_WRITE_WORKER_URL): 
 
   return {
     open: (path, idleTimeoutMinutes) => call({ op: "open", path, idleTimeoutMinutes }),
-    // One string crosses the thread boundary instead of thousands.
-    write: (items) => call({ op: "write", items: items.join(ITEM_SEPARATOR) }),
+    async write(items) {
+      try {
+        // One string crosses the thread boundary and is parsed once, instead of thousands.
+        return await call<Written>({ op: "write", batch: encodeHistoryBatch(items), count: items.length });
+      } catch (error) {
+        if ((error as HistoryWriteError).code !== MALFORMED_BATCH) throw error;
+        return call<Written>({ op: "writeEach", items });
+      }
+    },
     setIdleTimeout: (minutes) => call({ op: "idle", minutes }),
     prune: (options) => call({ op: "prune", ...options }),
     async close() {

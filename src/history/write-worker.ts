@@ -2,50 +2,22 @@
  * The history write Worker (reference §19): owns the file's writing connection, so SQLite inserts,
  * checkpoints and prunes run beside the main thread instead of on it (the datagram path only encodes
  * and queues an item per event). Protocol: each request `{ id, op, … }` gets one answer
- * `{ id, ok: true, value }` or `{ id, ok: false, message, code }`; see {@link WriteRequest}.
+ * `{ id, ok: true, value }` or `{ id, ok: false, message, code }` (src/history/write-protocol.ts).
  */
 import type { Database } from "bun:sqlite";
-import type { SessionState } from "../events/session-types.ts";
-import { decodeHistoryItem, type HistoryItem, ITEM_SEPARATOR } from "./item.ts";
+import { decodeHistoryBatch, decodeHistoryItem, type HistoryItem } from "./item.ts";
 import { openHistoryWriter } from "./open.ts";
 import { type PruneCounts, prune } from "./retention.ts";
+import {
+  MALFORMED_BATCH,
+  type Opened,
+  type WriteAnswer,
+  type WriteRequest,
+  type Written,
+} from "./write-protocol.ts";
 import { createHistoryWriter, type HistoryWriter } from "./writer.ts";
 
 declare const self: Worker;
-
-/** What the file held when it was opened. */
-export interface Opened {
-  lastId: number;
-  count: number;
-  /** The sessions open after the newest stored event. */
-  sessions: SessionState[];
-  /** [host, first ms, last ms] of every host heard from. */
-  hosts: [string, number, number][];
-}
-
-/** The outcome of one write. */
-export interface Written {
-  /** Events new to the file (a repeated id is ignored: delivery is at least once). */
-  added: number;
-  /** Items that were not history items (dropped). */
-  malformed: number;
-  lastId: number;
-  /** [host, first ms, last ms] of the hosts this write touched. */
-  hosts: [string, number, number][];
-}
-
-/** A request to the Worker, and the value its answer carries. */
-export type WriteRequest =
-  | { op: "open"; path: string; idleTimeoutMinutes: number } // → Opened
-  | { op: "write"; items: string } // items joined by ITEM_SEPARATOR → Written
-  | { op: "idle"; minutes: number } // → null
-  | { op: "prune"; now: number; retentionDays: number; maxBytes: number } // → PruneCounts
-  | { op: "close" }; // saves the sessions, closes the file → null
-
-/** An answer from the Worker. */
-export type WriteAnswer =
-  | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; message: string; code: string | null };
 
 let db: Database | null = null;
 let writer: HistoryWriter | null = null;
@@ -69,14 +41,18 @@ function open(path: string, idleTimeoutMinutes: number): Opened {
   }
 }
 
-function write(w: HistoryWriter, text: string): Written {
+function decodeEach(items: string[]): { decoded: HistoryItem[]; malformed: number } {
   const decoded: HistoryItem[] = [];
   let malformed = 0;
-  for (const item of text === "" ? [] : text.split(ITEM_SEPARATOR)) {
+  for (const item of items) {
     const one = decodeHistoryItem(item);
     if (one === null) malformed++;
     else decoded.push(one);
   }
+  return { decoded, malformed };
+}
+
+function write(w: HistoryWriter, decoded: HistoryItem[], malformed: number): Written {
   const added = w.write(decoded);
   const touched = new Set<string>();
   for (const { event } of decoded) touched.add(event.host);
@@ -97,8 +73,16 @@ async function handle(request: WriteRequest): Promise<unknown> {
   switch (request.op) {
     case "open":
       return open(request.path, request.idleTimeoutMinutes);
-    case "write":
-      return write(opened().writer, request.items);
+    case "write": {
+      const decoded = decodeHistoryBatch(request.batch, request.count);
+      if (decoded === null)
+        throw Object.assign(new Error("a batch item is malformed"), { code: MALFORMED_BATCH });
+      return write(opened().writer, decoded, 0);
+    }
+    case "writeEach": {
+      const { decoded, malformed } = decodeEach(request.items);
+      return write(opened().writer, decoded, malformed);
+    }
     case "idle":
       opened().writer.setIdleTimeout(request.minutes);
       return null;

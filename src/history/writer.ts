@@ -135,20 +135,20 @@ export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): H
       rows.add(
         e.id,
         ms,
-        dict.hosts.id(e.host, () => [e.host]),
+        dict.hosts.idOf(e.host),
         user,
-        dict.strs.id(e.action, () => [e.action]),
+        dict.strs.idOf(e.action),
         e.appId === null ? null : appOf(e.appId, e.appName),
-        dict.strs.id(e.source, () => [e.source]),
-        dict.strs.id(e.origin, () => [e.origin]),
-        dict.strs.id(e.context, () => [e.context]),
+        dict.strs.idOf(e.source),
+        dict.strs.idOf(e.origin),
+        dict.strs.idOf(e.context),
         dict.agents.id(e.message, () => [
           e.message,
           ua === null ? null : JSON.stringify(ua),
           ua?.browserName ?? null,
           ua?.osName ?? null,
         ]),
-        dict.strs.id(e.remoteAddress, () => [e.remoteAddress]),
+        dict.strs.idOf(e.remoteAddress),
       );
       sessions.setNow(ms);
       sessions.tracker.update(e);

@@ -24,10 +24,10 @@ test("the write Worker stores a batch in one go and a reopened file continues af
   const path = join(dir.path, "h.sqlite");
   client = createHistoryWriteClient();
   expect(await client.open(path, 30)).toStrictEqual({ lastId: 0, count: 0, sessions: [], hosts: [] });
-  const written = await client.write([...items(), "not an item"]);
+  const written = await client.write(items());
   expect({ added: written.added, malformed: written.malformed, lastId: written.lastId }).toStrictEqual({
     added: 8,
-    malformed: 1,
+    malformed: 0,
     lastId: 8,
   });
   // At least once: the same batch again adds nothing.
@@ -55,4 +55,13 @@ test("a history writer that dies makes every send a retry, with the reason, so t
     kind: "retry",
     error: `[history] write failed: ${client.failure}`,
   });
+});
+
+test("a batch holding items that are not history items stores the others and counts the bad ones", async () => {
+  dir = tempDir("sense-events-write-client-");
+  client = createHistoryWriteClient();
+  await client.open(join(dir.path, "h.sqlite"), 30);
+  const good = items();
+  const written = await client.write([good[0] as string, "{", ...good.slice(1), "[1,2]"]);
+  expect({ added: written.added, malformed: written.malformed }).toStrictEqual({ added: 8, malformed: 2 });
 });
