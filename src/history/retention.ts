@@ -38,8 +38,8 @@ async function deleteUpTo(db: Database, uptoId: number): Promise<number> {
   db.query("DELETE FROM checkpoints WHERE t < (SELECT MAX(t) FROM checkpoints WHERE last_id <= ?)").run(
     uptoId,
   );
-  // Days before the oldest remaining event's day list nothing any more (a later day is kept whole).
-  db.exec("DELETE FROM user_days WHERE day < (SELECT MIN(ts) / 86400000 FROM events)");
+  // Hours before the oldest remaining event's hour list nothing any more (a later hour is kept whole).
+  db.exec("DELETE FROM user_hours WHERE hour < (SELECT MIN(ts) / 3600000 FROM events)");
   return deleted;
 }
 
