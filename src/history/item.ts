@@ -108,9 +108,56 @@ export function decodeHistoryBatch(text: string, count: number): HistoryItem[] |
   }
 }
 
-function fromArray(a: Encoded): HistoryItem | null {
-  if (!Array.isArray(a) || a.length !== 14 || typeof a[0] !== "number" || typeof a[1] !== "number")
-    return null;
+/** Latest receive time a Date can hold (ms). */
+const MAX_MS = 8.64e15;
+const SOURCES: readonly unknown[] = ["qseow-proxy-session", "qseow-proxy-connection", "proxy-user-event"];
+
+const isText = (v: unknown): v is string => typeof v === "string";
+const isTextOrNull = (v: unknown): v is string | null => v === null || typeof v === "string";
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** True when `u` is an agent as {@link encodeAgent} writes it. */
+function isAgent(u: unknown): u is EncodedAgent {
+  if (!Array.isArray(u)) return false;
+  let from: number;
+  if (u.length === 5 && isText(u[0])) from = 1;
+  else if (u.length === 6 && isCount(u[0]) && isCount(u[1])) from = 2;
+  else return false;
+  for (let i = from; i < u.length; i++) if (!isTextOrNull(u[i])) return false;
+  return true;
+}
+
+/**
+ * True when `a` has the shape {@link encodeHistoryItem} writes, field by field: an item from a damaged
+ * or crafted spool must be counted as malformed, never stored wrong, nor fail the whole batch's
+ * transaction again at every retry, nor carry another item inside it.
+ */
+function isEncoded(a: unknown): a is Encoded {
+  if (!Array.isArray(a) || a.length !== 14) return false;
+  const [id, ms, source] = a;
+  return (
+    Number.isSafeInteger(id) &&
+    id > 0 &&
+    Number.isSafeInteger(ms) &&
+    ms >= 0 &&
+    ms <= MAX_MS &&
+    SOURCES.includes(source) &&
+    isText(a[3]) &&
+    isText(a[4]) &&
+    isText(a[5]) &&
+    isText(a[6]) &&
+    isText(a[7]) &&
+    isText(a[8]) &&
+    isTextOrNull(a[9]) &&
+    isTextOrNull(a[10]) &&
+    isText(a[11]) &&
+    isText(a[12]) &&
+    (a[13] === null || isAgent(a[13]))
+  );
+}
+
+function fromArray(a: unknown): HistoryItem | null {
+  if (!isEncoded(a)) return null;
   const u = a[13];
   const userAgent = u === null ? null : decodeAgent(u, a[11]);
   const event: UserEvent = {

@@ -40,6 +40,7 @@ async function deleteUpTo(db: Database, uptoId: number): Promise<number> {
   );
   // Hours before the oldest remaining event's hour list nothing any more (a later hour is kept whole).
   db.exec("DELETE FROM user_hours WHERE hour < (SELECT MIN(ts) / 3600000 FROM events)");
+  db.exec("DELETE FROM user_days WHERE day < (SELECT MIN(ts) / 86400000 FROM events)");
   return deleted;
 }
 

@@ -56,12 +56,13 @@ INSERT OR IGNORE INTO user_days(user, day) SELECT user, ts / 86400000 FROM event
 
 /**
  * Version 4: the hours (instead of the days) each user has events in, so a user query reads only the
- * hours of the user's sessions through the time index, not whole days of everyone's events.
+ * hours of the user's sessions through the time index, not whole days of everyone's events. The
+ * `user_days` table stays (no longer written, emptied by retention): the CLI may upgrade the file
+ * while an older service still writes it.
  */
 const V4 = `
 CREATE TABLE user_hours(user INTEGER NOT NULL, hour INTEGER NOT NULL, PRIMARY KEY(user, hour)) WITHOUT ROWID;
 INSERT OR IGNORE INTO user_hours(user, hour) SELECT user, ts / 3600000 FROM events;
-DROP TABLE user_days;
 `;
 
 /** Step n upgrades a file from version n to n + 1 (index 0 creates version 1 from an empty file). */

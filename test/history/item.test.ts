@@ -21,6 +21,9 @@ test("isoOf writes exactly what Date#toISOString writes, including before 1970 a
   );
   for (const ms of [0, 999, 1000, 1001, 253_402_300_799_999, 253_402_300_800_000, -1])
     expect(isoOf(ms)).toBe(new Date(ms).toISOString());
+  // A time Date cannot hold throws every time, never answering with the time asked before it.
+  for (let i = 0; i < 2; i++) expect(() => isoOf(9e15)).toThrow();
+  expect(isoOf(-1)).toBe(new Date(-1).toISOString());
 });
 
 test("a batch decodes to the same events as its items one by one", () => {
