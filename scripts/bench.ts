@@ -118,6 +118,7 @@ const pick = <T>(xs: T[], f: (x: T) => number): Summary => summarize(xs.map(f));
 const appReceiver = (app: App): CountingReceiver => ({
   udpPort: app.udpPort,
   count: async () => (await app.stats()).datagrams.received,
+  pid: app.pid,
 });
 
 // ---- sender choice ----------------------------------------------------------------------------------
@@ -194,6 +195,8 @@ async function ingest(sender: SenderKind): Promise<void> {
     appBurstKeptPct: pick(perRun, (r) => 100 - r.appBurst.lossPct),
     bareBurstKeptPct: pick(perRun, (r) => 100 - r.bareBurst.lossPct),
     appBurstReceiveRate: pick(perRun, (r) => r.appBurst.receiveRate),
+    appBurstMainCpuUs: pick(perRun, (r) => r.appBurst.mainCpuUs),
+    appBurstProcessCpuUs: pick(perRun, (r) => r.appBurst.processCpuUs),
     bareBurstReceiveRate: pick(perRun, (r) => r.bareBurst.receiveRate),
     burstSendRate: pick(perRun, (r) => r.appBurst.sendRate),
     runs: perRun,
@@ -201,7 +204,7 @@ async function ingest(sender: SenderKind): Promise<void> {
   results.ingest = summary;
   const limited = (xs: string[]) => (xs.every((x) => x === "loss") ? "" : ` (stopped by: ${xs.join(", ")})`);
   tables.push(
-    `### Ingest only (no destinations), ${stepSeconds} s per step, loss limit 0.1 %, best of ${attempts} tries per step, receivers stepped in lockstep\n\n${markdownTable(
+    `### Ingest only (no destinations, history ${historyOn ? "on" : "off"}), ${stepSeconds} s per step, loss limit 0.1 %, best of ${attempts} tries per step, receivers stepped in lockstep\n\n${markdownTable(
       ["figure", "sense-events", "bare node:dgram socket", "target"],
       [
         [
@@ -218,11 +221,13 @@ async function ingest(sender: SenderKind): Promise<void> {
           "≥ 99",
         ],
         [
-          "burst intake rate, datagrams/s",
+          "burst intake rate (first to last change of the received count, which sense-events counts once processed), datagrams/s",
           range(summary.appBurstReceiveRate),
           range(summary.bareBurstReceiveRate),
           "",
         ],
+        ["burst: main-thread CPU per datagram, µs", range(summary.appBurstMainCpuUs, 1), "", ""],
+        ["burst: process CPU per datagram (all threads), µs", range(summary.appBurstProcessCpuUs, 1), "", ""],
         ["burst send rate, datagrams/s", range(summary.burstSendRate), "", ""],
       ],
     )}`,

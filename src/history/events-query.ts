@@ -60,23 +60,26 @@ function filterSql(filter: HistoryFilter): { sql: string; params: SQLQueryBindin
   return { sql, params };
 }
 
-const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 /**
- * The UTC days (epoch ms / day) in [`from`, `to`) on which the filter's user has events, in `order`:
- * the only days a user query has to read (reference §19, schema version 3).
+ * The hours (epoch ms / hour) in [`from`, `to`) in which the filter's user has events, in `order`:
+ * the only hours a user query has to read (reference §19, schema version 4).
  */
-function userDays(db: Database, filter: HistoryFilter, order: "ASC" | "DESC"): number[] {
+function userHours(db: Database, filter: HistoryFilter, order: "ASC" | "DESC"): number[] {
   const f = filterSql({ from: 0, to: 0, user: filter.user });
-  const sql = `SELECT DISTINCT day FROM user_days e WHERE day >= ? AND day <= ?${f.sql} ORDER BY day ${order}`;
-  const params: SQLQueryBindings[] = [Math.floor(filter.from / DAY_MS), Math.floor((filter.to - 1) / DAY_MS)];
+  const sql = `SELECT DISTINCT hour FROM user_hours e WHERE hour >= ? AND hour <= ?${f.sql} ORDER BY hour ${order}`;
+  const params: SQLQueryBindings[] = [
+    Math.floor(filter.from / HOUR_MS),
+    Math.floor((filter.to - 1) / HOUR_MS),
+  ];
   return (db.query(sql).values(...params, ...f.params) as [number][]).map((r) => r[0]);
 }
 
 /**
  * One page of events in a time range: newest first (`order: "desc"`, the API) or oldest first
  * (exports), after `cursor` when given. Returns up to `limit` events and the cursor of the last
- * one when more follow. With a user, only the days the user has events on are read, one at a time.
+ * one when more follow. With a user, only the hours the user has events in are read, one at a time.
  */
 export function queryEvents(
   db: Database,
@@ -105,9 +108,9 @@ export function queryEvents(
     rows = read(filter.from, filter.to, page.limit + 1);
   } else {
     rows = [];
-    for (const day of userDays(db, filter, dir)) {
-      const from = Math.max(filter.from, day * DAY_MS);
-      const to = Math.min(filter.to, (day + 1) * DAY_MS);
+    for (const hour of userHours(db, filter, dir)) {
+      const from = Math.max(filter.from, hour * HOUR_MS);
+      const to = Math.min(filter.to, (hour + 1) * HOUR_MS);
       if (c && (page.order === "desc" ? from > c.ts : to <= c.ts)) continue;
       for (const row of read(from, to, page.limit + 1 - rows.length)) rows.push(row);
       if (rows.length > page.limit) break;

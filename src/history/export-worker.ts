@@ -48,6 +48,7 @@ async function produce(): Promise<void> {
   const encoder = new TextEncoder();
   try {
     while (credit > 0 && pages !== null) {
+      const started = performance.now();
       const next = await pages.next();
       if (next.done) {
         pages = null;
@@ -57,6 +58,9 @@ async function produce(): Promise<void> {
       credit--;
       const chunk = encoder.encode(next.value);
       self.postMessage({ chunk }, [chunk.buffer]);
+      // At most half of one core: as long a pause as the page took, so that on a small server the
+      // receive thread, the processing and the history writer always find a core (reference §19).
+      await Bun.sleep(performance.now() - started);
     }
   } catch (error) {
     pages = null;

@@ -1,3 +1,4 @@
+import type { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Config } from "../config/schema.ts";
@@ -10,6 +11,7 @@ import type { Logger } from "../log.ts";
 import type { Applied, Part } from "../run/part.ts";
 import { createEventDecoder, EVENT_COLUMNS, type EventRow } from "./decode.ts";
 import { historyDestination } from "./destination.ts";
+import { extentOf } from "./extent.ts";
 import { isSilent } from "./hosts.ts";
 import { openHistoryReader } from "./open.ts";
 import { createHistoryQueries, type HistoryQueries } from "./queries.ts";
@@ -58,6 +60,8 @@ export interface HistoryPartOptions {
   log: Logger;
   /** Clock in epoch ms. @default Date.now */
   now?: () => number;
+  /** The write Worker's script (tests start one that fails). @default src/history/write-worker.ts */
+  writeWorkerUrl?: string;
 }
 
 const HOUR_MS = 3_600_000;
@@ -66,8 +70,9 @@ const HOUR_MS = 3_600_000;
 async function openFile(
   path: string,
   idleTimeoutMinutes: number,
+  workerUrl: string | undefined,
 ): Promise<{ client: HistoryWriteClient; opened: Opened }> {
-  const client = createHistoryWriteClient();
+  const client = createHistoryWriteClient(workerUrl);
   try {
     return { client, opened: await client.open(path, idleTimeoutMinutes) };
   } catch (error) {
@@ -101,7 +106,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
   let file: Awaited<ReturnType<typeof openFile>>;
   try {
     try {
-      file = await openFile(path, config.sessions.idleTimeoutMinutes);
+      file = await openFile(path, config.sessions.idleTimeoutMinutes, options.writeWorkerUrl);
     } catch (error) {
       // A file that is not a database, or a damaged one, must not stop event forwarding (reference §19).
       if (!isUnreadable(error)) throw error;
@@ -109,23 +114,32 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
       const message = `history file ${path} cannot be opened (${(error as Error).message}): moved aside to ${aside}; started a fresh history file`;
       log.error(`[history] ${message}`);
       problems.push(`${new Date(now()).toISOString()}: ${message}`);
-      file = await openFile(path, config.sessions.idleTimeoutMinutes);
+      file = await openFile(path, config.sessions.idleTimeoutMinutes, options.writeWorkerUrl);
     }
   } catch (error) {
     lock.release();
     throw new Error(`[history] cannot open ${path}: ${(error as Error).message}`, { cause: error });
   }
   const { client, opened } = file;
-  const reader = openHistoryReader(path);
-  const queries = createHistoryQueries(
-    reader,
-    path,
-    () => ({
-      idleTimeoutMinutes: config.sessions.idleTimeoutMinutes,
-      silentAfterMinutes: config.hosts.silentAfterMinutes,
-    }),
-    now,
-  );
+  let reader: Database;
+  let queries: HistoryQueries;
+  try {
+    reader = openHistoryReader(path);
+    queries = createHistoryQueries(
+      reader,
+      path,
+      () => ({
+        idleTimeoutMinutes: config.sessions.idleTimeoutMinutes,
+        silentAfterMinutes: config.hosts.silentAfterMinutes,
+      }),
+      now,
+    );
+  } catch (error) {
+    // Nothing may outlive a failed start: the writer thread and the lock go with it.
+    await client.close().catch(() => {});
+    lock.release();
+    throw new Error(`[history] cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
   const pruned = { retention: 0, size: 0 };
   let malformed = 0;
   let count = opened.count;
@@ -210,7 +224,14 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
     async apply(next) {
       const before = config;
       config = next["sense-events"];
-      await client.setIdleTimeout(config.sessions.idleTimeoutMinutes);
+      // A writer that stopped must not fail the reload of everything else (its reason is in /health).
+      if (
+        config.sessions.idleTimeoutMinutes !== before.sessions.idleTimeoutMinutes &&
+        client.failure === null
+      )
+        await client
+          .setIdleTimeout(config.sessions.idleTimeoutMinutes)
+          .catch((error: Error) => log.warn(`[history] idle timeout not applied: ${error.message}`));
       // enable and path are restart-only (reference §19.1): the reload answer lists them as such.
       if (
         config.history.retentionDays !== before.history.retentionDays ||
@@ -222,10 +243,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
       return { rebuilt: [] };
     },
     stats() {
-      const range = reader.query("SELECT MIN(ts) AS lo, MAX(ts) AS hi FROM events").get() as {
-        lo: number | null;
-        hi: number | null;
-      };
+      const range = extentOf(reader);
       const hostLastEventSeconds: Record<string, number> = {};
       for (const [host, seen] of hosts) hostLastEventSeconds[host] = seen.last / 1000;
       return {

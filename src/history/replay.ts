@@ -105,19 +105,22 @@ const ISO_END_MS = 253_402_300_800_000;
  */
 export function isoOf(ms: number): string {
   if (ms === isoMs) return iso;
-  isoMs = ms;
+  // Remembered only once formatted: a time Date cannot hold throws again next time.
+  let text: string;
   if (!Number.isInteger(ms) || ms < 0 || ms >= ISO_END_MS) {
-    iso = new Date(ms).toISOString();
-    return iso;
+    text = new Date(ms).toISOString();
+  } else {
+    const rest = ms % 1000;
+    const second = ms - rest;
+    if (second !== secondMs) {
+      secondIso = new Date(second).toISOString().slice(0, 20);
+      secondMs = second;
+    }
+    text = `${secondIso}${rest < 10 ? "00" : rest < 100 ? "0" : ""}${rest}Z`;
   }
-  const rest = ms % 1000;
-  const second = ms - rest;
-  if (second !== secondMs) {
-    secondIso = new Date(second).toISOString().slice(0, 20);
-    secondMs = second;
-  }
-  iso = `${secondIso}${rest < 10 ? "00" : rest < 100 ? "0" : ""}${rest}Z`;
-  return iso;
+  isoMs = ms;
+  iso = text;
+  return text;
 }
 
 /** The minimal event the tracker needs, built from a replay row. */

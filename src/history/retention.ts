@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { extentOf } from "./extent.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Events deleted per transaction, so a large prune does not hold the writer (or the event loop) long. */
@@ -37,7 +38,8 @@ async function deleteUpTo(db: Database, uptoId: number): Promise<number> {
   db.query("DELETE FROM checkpoints WHERE t < (SELECT MAX(t) FROM checkpoints WHERE last_id <= ?)").run(
     uptoId,
   );
-  // Days before the oldest remaining event's day list nothing any more (a later day is kept whole).
+  // Hours before the oldest remaining event's hour list nothing any more (a later hour is kept whole).
+  db.exec("DELETE FROM user_hours WHERE hour < (SELECT MIN(ts) / 3600000 FROM events)");
   db.exec("DELETE FROM user_days WHERE day < (SELECT MIN(ts) / 86400000 FROM events)");
   return deleted;
 }
@@ -68,11 +70,8 @@ export async function prune(
   const upto = boundaryBefore(db, cutoff);
   if (upto !== null) counts.retention = await deleteUpTo(db, upto);
   for (let round = 0; round < 10_000 && usedBytes(db) > options.maxBytes; round++) {
-    const oldest = db.query("SELECT MIN(ts) AS ts, MAX(id) AS max FROM events").get() as {
-      ts: number | null;
-      max: number | null;
-    };
-    if (oldest.ts === null || oldest.max === null) break;
+    const oldest = extentOf(db);
+    if (oldest.lo === null || oldest.lastId === null) break;
     // Up to the first checkpoint boundary after the oldest event, at most the oldest tenth of the events.
     const next = db
       .query(
@@ -83,7 +82,7 @@ export async function prune(
       .query("SELECT id FROM events ORDER BY id LIMIT 1 OFFSET (SELECT COUNT(*) / 10 FROM events)")
       .get() as { id: number } | null;
     // A checkpoint boundary keeps replays exact; past a tenth of the file, the tenth wins.
-    const bound = Math.min(next?.last_id ?? Number.POSITIVE_INFINITY, tenth?.id ?? oldest.max);
+    const bound = Math.min(next?.last_id ?? Number.POSITIVE_INFINITY, tenth?.id ?? oldest.lastId);
     counts.size += await deleteUpTo(db, bound);
     db.exec("PRAGMA incremental_vacuum");
   }

@@ -1,7 +1,7 @@
 import type { Database } from "bun:sqlite";
 
 /** The schema version this executable writes (`PRAGMA user_version`). */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Version 1: dictionaries for every repeated string and one narrow events row per event (integer
@@ -54,8 +54,19 @@ CREATE TABLE user_days(user INTEGER NOT NULL, day INTEGER NOT NULL, PRIMARY KEY(
 INSERT OR IGNORE INTO user_days(user, day) SELECT user, ts / 86400000 FROM events;
 `;
 
+/**
+ * Version 4: the hours (instead of the days) each user has events in, so a user query reads only the
+ * hours of the user's sessions through the time index, not whole days of everyone's events. The
+ * `user_days` table stays (no longer written, emptied by retention): the CLI may upgrade the file
+ * while an older service still writes it.
+ */
+const V4 = `
+CREATE TABLE user_hours(user INTEGER NOT NULL, hour INTEGER NOT NULL, PRIMARY KEY(user, hour)) WITHOUT ROWID;
+INSERT OR IGNORE INTO user_hours(user, hour) SELECT user, ts / 3600000 FROM events;
+`;
+
 /** Step n upgrades a file from version n to n + 1 (index 0 creates version 1 from an empty file). */
-const MIGRATIONS = [V1, V2, V3];
+const MIGRATIONS = [V1, V2, V3, V4];
 
 /**
  * Brings the file to {@link SCHEMA_VERSION}, one transaction per step; returns the version it found.

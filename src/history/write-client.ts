@@ -66,13 +66,15 @@ export function createHistoryWriteClient(workerUrl = HISTORY_WRITE_WORKER_URL): 
     if (answer.ok) p.resolve(answer.value);
     else p.reject(new HistoryWriteError(answer.message, answer.code));
   };
-  worker.onerror = (event) => fail(`the history writer stopped: ${event.message}`);
+  // The first line only: Bun adds the source lines around the throw.
+  worker.onerror = (event) => fail(`the history writer stopped: ${String(event.message).split("\n")[0]}`);
   worker.addEventListener("close", () => {
     if (!closed) fail("the history writer stopped");
   });
 
   function call<T>(request: WriteRequest): Promise<T> {
     if (failure !== null) return Promise.reject(new HistoryWriteError(failure, null));
+    if (closed) return Promise.reject(new HistoryWriteError("the history file is closed", null));
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
@@ -95,10 +97,13 @@ export function createHistoryWriteClient(workerUrl = HISTORY_WRITE_WORKER_URL): 
     setIdleTimeout: (minutes) => call({ op: "idle", minutes }),
     prune: (options) => call({ op: "prune", ...options }),
     async close() {
+      if (closed) return;
+      const closing = failure === null ? call({ op: "close" }) : Promise.resolve();
+      // Later requests fail at once instead of waiting for a Worker that is ending.
+      closed = true;
       try {
-        if (failure === null) await call({ op: "close" });
+        await closing;
       } finally {
-        closed = true;
         worker.terminate();
       }
     },

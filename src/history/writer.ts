@@ -1,6 +1,7 @@
 import type { Database, Statement } from "bun:sqlite";
 import type { UserEvent } from "../events/event.ts";
 import { createDictionaries, type Dictionaries } from "./dictionaries.ts";
+import { extentOf } from "./extent.ts";
 import type { HistoryItem } from "./item.ts";
 import { checkpointAt, createReplayTracker, packState, type ReplayTracker, replayEvents } from "./replay.ts";
 import { createRowInserter } from "./row-inserter.ts";
@@ -10,7 +11,7 @@ export const CHECKPOINT_EVERY_MS = 60 * 60 * 1000;
 
 /** Most userIds / appIds whose dictionary id the writer remembers (hostile input can invent many). */
 const KEY_CACHE_LIMIT = 50_000;
-const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 /** First and last event time of one proxy node, in ms. */
 export interface HostSeen {
@@ -44,9 +45,9 @@ export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): H
   const saveCheckpoint: Statement = db.query(
     "INSERT OR REPLACE INTO checkpoints(t, last_id, state) VALUES (?, ?, ?)",
   );
-  const saveUserDay: Statement = db.query("INSERT OR IGNORE INTO user_days(user, day) VALUES (?, ?)");
-  // The last day recorded per user id: a user's first event of a day adds one user_days row.
-  const userDays = new Map<number, number>();
+  const saveUserHour: Statement = db.query("INSERT OR IGNORE INTO user_hours(user, hour) VALUES (?, ?)");
+  // The last hour recorded per user id: a user's first event of an hour adds one user_hours row.
+  const userHours = new Map<number, number>();
   const saveHost: Statement = db.query("UPDATE hosts SET first_ms = ?, last_ms = ? WHERE name = ?");
 
   const hosts = new Map<string, HostSeen>();
@@ -67,12 +68,9 @@ export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): H
     uptoId: Number.MAX_SAFE_INTEGER,
     at: Number.MAX_SAFE_INTEGER,
   });
-  const maxRow = db.query("SELECT MAX(id) AS id, MAX(ts) AS ts FROM events").get() as {
-    id: number | null;
-    ts: number | null;
-  };
-  lastId = Math.max(lastId, maxRow.id ?? 0);
-  let lastMs = maxRow.ts ?? 0;
+  const extent = extentOf(db);
+  lastId = Math.max(lastId, extent.lastId ?? 0);
+  let lastMs = extent.hi ?? 0;
   let nextCheckpoint = Math.floor(lastMs / CHECKPOINT_EVERY_MS) * CHECKPOINT_EVERY_MS + CHECKPOINT_EVERY_MS;
 
   function checkpointAt_(t: number): void {
@@ -126,11 +124,11 @@ export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): H
         nextCheckpoint = Math.floor(ms / CHECKPOINT_EVERY_MS) * CHECKPOINT_EVERY_MS + CHECKPOINT_EVERY_MS;
       const ua = e.userAgent;
       const user = userOf(e);
-      const day = Math.floor(ms / DAY_MS);
-      if (userDays.get(user) !== day) {
-        saveUserDay.run(user, day);
-        if (userDays.size >= KEY_CACHE_LIMIT) userDays.clear();
-        userDays.set(user, day);
+      const hour = Math.floor(ms / HOUR_MS);
+      if (userHours.get(user) !== hour) {
+        saveUserHour.run(user, hour);
+        if (userHours.size >= KEY_CACHE_LIMIT) userHours.clear();
+        userHours.set(user, hour);
       }
       rows.add(
         e.id,
@@ -181,7 +179,7 @@ export function createHistoryWriter(db: Database, idleTimeoutMinutes: number): H
         // Rolled back: the outbox retries these items, so they must not count as stored.
         rows.reset();
         [lastId, lastMs, nextCheckpoint] = before;
-        userDays.clear();
+        userHours.clear();
         throw error;
       }
     },

@@ -215,6 +215,36 @@ describe("batching and order", () => {
     expect(d.batches).toStrictEqual([["1", "2"], ["3", "4"], ["5", "6"], ["7", "8"], ["9"]]);
   });
 
+  test("a destination that asks for more memory (the history) keeps its backlog off the spool; the others do not", async () => {
+    let releaseA: (result: SendResult) => void = () => {};
+    let releaseB: (result: SendResult) => void = () => {};
+    const local = scripted("history", [new Promise<SendResult>((resolve) => (releaseA = resolve))], {
+      maxBatchItems: 1,
+    });
+    const remote = scripted("influxdb", [new Promise<SendResult>((resolve) => (releaseB = resolve))], {
+      maxBatchItems: 1,
+    });
+    const box = outbox({ spool: spoolFile(), memoryItems: 3 });
+    box.attach({ ...local.destination, memoryItems: 8 });
+    box.attach(remote.destination);
+    const ten = Array.from({ length: 10 }, (_, i) => String(i + 1));
+    // One item each goes out at once and is answered slowly: the rest queue behind it.
+    box.enqueue("history", ["0"]);
+    box.enqueue("influxdb", ["0"]);
+    await until(() => local.batches.length === 1 && remote.batches.length === 1);
+    box.enqueue("history", ten);
+    box.enqueue("influxdb", ten);
+    await until(() => box.stats().influxdb?.queued.spool === 8 && box.stats().history?.queued.spool === 3);
+    // Memory holds the item in flight too: 8 against 3.
+    expect(box.stats().history?.queued).toStrictEqual({ memory: 8, spool: 3 });
+    expect(box.stats().influxdb?.queued).toStrictEqual({ memory: 3, spool: 8 });
+    releaseA({ kind: "ok" });
+    releaseB({ kind: "ok" });
+    await until(() => local.delivered.length === 11 && remote.delivered.length === 11);
+    expect(local.delivered).toStrictEqual(["0", ...ten]);
+    expect(remote.delivered).toStrictEqual(["0", ...ten]);
+  });
+
   test("each destination has its own queue: a stuck one does not hold up another", async () => {
     const stuck = scripted("newrelic:a", [never]);
     const healthy = scripted("newrelic:b");

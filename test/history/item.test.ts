@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
+import type { UserAgentInfo, UserEvent } from "../../src/events/event.ts";
 import {
   decodeHistoryBatch,
   decodeHistoryItem,
@@ -20,6 +21,9 @@ test("isoOf writes exactly what Date#toISOString writes, including before 1970 a
   );
   for (const ms of [0, 999, 1000, 1001, 253_402_300_799_999, 253_402_300_800_000, -1])
     expect(isoOf(ms)).toBe(new Date(ms).toISOString());
+  // A time Date cannot hold throws every time, never answering with the time asked before it.
+  for (let i = 0; i < 2; i++) expect(() => isoOf(9e15)).toThrow();
+  expect(isoOf(-1)).toBe(new Date(-1).toISOString());
 });
 
 test("a batch decodes to the same events as its items one by one", () => {
@@ -36,4 +40,33 @@ test("a batch with an item that is not a history item is refused whole, so each 
     const batch = [...items.slice(0, 3), bad, ...items.slice(3)];
     expect(decodeHistoryBatch(encodeHistoryBatch(batch), batch.length)).toBeNull();
   }
+});
+
+test("a user agent found in the message is carried as its place in it, and comes back the same", () => {
+  const [withAgent] = events(KNOWN.slice(1, 2));
+  const base = deliverable(withAgent as UserEvent);
+  const ua = base.event.userAgent as UserAgentInfo;
+  const raw = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/119.0.0.0";
+  for (const message of [`UserAgent: '${raw}'`, "no agent in here", raw]) {
+    const d = { ...base, event: { ...base.event, message, userAgent: { ...ua, raw } } };
+    const item = encodeHistoryItem(d);
+    // Written once: inside the message, or on its own when the message does not hold it.
+    expect(item.split(raw).length - 1).toBe(1);
+    expect(decodeHistoryItem(item)?.event).toStrictEqual(d.event);
+    expect(decodeHistoryBatch(encodeHistoryBatch([item]), 1)?.[0]?.event).toStrictEqual(d.event);
+  }
+});
+
+test("an item in the earlier form (the raw user agent written out) still decodes, as from an older spool", () => {
+  const [e] = events(KNOWN.slice(1, 2));
+  const d = deliverable(e as UserEvent);
+  const ua = d.event.userAgent as UserAgentInfo;
+  const old = JSON.stringify([
+    ...JSON.parse(encodeHistoryItem(d)).slice(0, 13),
+    [ua.raw, ua.browserName, ua.browserMajorVersion, ua.osName, ua.osVersion],
+  ]);
+  expect(decodeHistoryItem(old)?.event).toStrictEqual(d.event);
+  // An agent of neither form makes the batch fall back to one by one, where it is counted as bad.
+  const bad = JSON.stringify([...JSON.parse(old).slice(0, 13), 7]);
+  expect(decodeHistoryBatch(encodeHistoryBatch([old, bad]), 2)).toBeNull();
 });

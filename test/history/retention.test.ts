@@ -100,7 +100,7 @@ test("a version 1 file written by hand is upgraded and read (reference §19 migr
       remoteAddress: "10.0.0.1",
     },
   ]);
-  // Version 3 lists each user's days; the upgrade fills it from the events already stored.
+  // Version 4 lists the hours each user has events in; the upgrade fills it from the events stored.
   expect(
     part.queries.events({ from: 0, to: T0 + MIN, user: "lab\\ANNA" }, 10, null).events.map((e) => e.id),
   ).toStrictEqual([1]);

@@ -82,13 +82,19 @@ export async function openPart(
     extra?: Record<string, unknown>;
     now?: () => number;
     dir?: TempDir;
+    writeWorkerUrl?: string;
   } = {},
 ): Promise<{ part: HistoryPart; dir: TempDir; lines: string[]; log: Logger; config: Config }> {
   const dir = options.dir ?? tempDir("sense-events-history-");
   const lines: string[] = [];
   const log = createLogger({ level: "debug", write: (line) => lines.push(line) });
   const config = historyConfig(dir.path, options.history, options.extra);
-  const part = await createHistoryPart({ config, log, now: options.now ?? (() => T0 + 60 * MIN) });
+  const part = await createHistoryPart({
+    config,
+    log,
+    now: options.now ?? (() => T0 + 60 * MIN),
+    writeWorkerUrl: options.writeWorkerUrl,
+  });
   if (part === null) throw new Error("history is off");
   return { part, dir, lines, log, config };
 }

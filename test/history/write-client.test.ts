@@ -6,7 +6,7 @@ import { encodeHistoryItem } from "../../src/history/item.ts";
 import { createHistoryWriteClient, type HistoryWriteClient } from "../../src/history/write-client.ts";
 import { deliverable } from "../support/events.ts";
 import { type TempDir, tempDir } from "../support/process.ts";
-import { events, KNOWN } from "./support.ts";
+import { events, historyConfig, KNOWN, openPart, store } from "./support.ts";
 
 let dir: TempDir | null = null;
 let client: HistoryWriteClient | null = null;
@@ -64,4 +64,54 @@ test("a batch holding items that are not history items stores the others and cou
   const good = items();
   const written = await client.write([good[0] as string, "{", ...good.slice(1), "[1,2]"]);
   expect({ added: written.added, malformed: written.malformed }).toStrictEqual({ added: 8, malformed: 2 });
+});
+
+test("crafted items in a spool are counted as malformed, never stored wrong, and never block the lane", async () => {
+  dir = tempDir("sense-events-write-client-");
+  client = createHistoryWriteClient();
+  await client.open(join(dir.path, "h.sqlite"), 30);
+  const good = items();
+  const fields = JSON.parse(good[0] as string) as unknown[];
+  const crafted = (index: number, value: unknown) =>
+    JSON.stringify(fields.map((field, i) => (i === index ? value : field)));
+  const bad = [
+    crafted(5, null), // userDirectory
+    crafted(11, null), // message
+    crafted(0, 2.5), // id
+    crafted(0, 1e16), // id past the safe integers: every later id would look stored
+    crafted(1, 9e15), // a receive time Date cannot hold
+    crafted(3, {}), // host
+    crafted(2, "other"), // source
+    crafted(13, [0, 1, "Chrome"]), // agent
+  ];
+  // Two crafted items whose edges swallow the real one between them when joined with commas.
+  const head = `${good[1]},${good[2]},[3,${fields[1]},"qseow-proxy-session","h","a","d","evil","o","c",null,null,"m","r",[0`;
+  const written = await client.write([...bad, head, good[0] as string, "0]]", ...good.slice(1)]);
+  expect({ added: written.added, malformed: written.malformed, lastId: written.lastId }).toStrictEqual({
+    added: 8,
+    malformed: bad.length + 2,
+    lastId: 8,
+  });
+  // The lane goes on: later events are stored.
+  expect((await client.write(items(9))).added).toBe(8);
+});
+
+test("a reload after the history writer stopped still applies, and /health keeps saying why", async () => {
+  const o = await openPart({
+    writeWorkerUrl: new URL("../support/fragile-write-worker.ts", import.meta.url).href,
+  });
+  dir = o.dir;
+  try {
+    await store(o.part, events(KNOWN));
+    // Changing the idle timeout is the request the fragile Worker dies on.
+    const next = historyConfig(o.dir.path, {}, { sessions: { idleTimeoutMinutes: 45 } });
+    expect(await o.part.apply(next)).toStrictEqual({ rebuilt: [] });
+    expect(o.part.problems()).toStrictEqual(["the history writer stopped"]);
+    expect(o.lines.some((line) => line.includes("[history] idle timeout not applied"))).toBe(true);
+    // What was stored before stays readable, and the next write is a retry (the outbox keeps it).
+    expect(o.part.stats().events).toBe(8);
+    expect((await o.part.destination.send(items(9))).kind).toBe("retry");
+  } finally {
+    await o.part.close();
+  }
 });
