@@ -34,6 +34,7 @@ test("the bench's MQTT counter counts every PUBLISH on its topic, small and larg
     // A late extra message would show up here: the other topic's 400 were never counted.
     await publisher.publishAsync("bench/counted", "last", { qos: 0 });
     await waitFor("401 counted", async () => (await count()) === 401, 5_000);
+    expect(await count()).toBe(401);
   } finally {
     await publisher.endAsync();
     child.kill("SIGTERM");
