@@ -18,6 +18,7 @@ import { createHistoryQueries, type HistoryQueries } from "./queries.ts";
 import { usedBytes } from "./retention.ts";
 import { createHistoryWriteClient, type HistoryWriteClient } from "./write-client.ts";
 import type { Opened } from "./write-protocol.ts";
+import type { HostSeen } from "./writer.ts";
 
 /** The history figures of /api/stats and /metrics. */
 export interface HistoryStats {
@@ -103,7 +104,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
     throw new Error(`[history] ${(error as Error).message}`, { cause: error });
   }
   const problems: string[] = [];
-  let file: Awaited<ReturnType<typeof openFile>>;
+  let file: { client: HistoryWriteClient; opened: Opened };
   try {
     try {
       file = await openFile(path, config.sessions.idleTimeoutMinutes, options.writeWorkerUrl);
@@ -144,7 +145,7 @@ export async function createHistoryPart(options: HistoryPartOptions): Promise<Hi
   let malformed = 0;
   let count = opened.count;
   let lastId = opened.lastId;
-  const hosts = new Map<string, { first: number; last: number }>();
+  const hosts = new Map<string, HostSeen>();
   const seen = (list: [string, number, number][]) => {
     for (const [host, first, last] of list) hosts.set(host, { first, last });
   };
