@@ -15,6 +15,18 @@ afterAll(async () => {
   await influx?.close();
 });
 
+/** Runs a second instance on `file` to its end: its exit code and the "in use" line of its stderr. */
+async function secondInstance(file: string): Promise<{ code: number; inUse: string | undefined }> {
+  const proc = Bun.spawn([process.execPath, "src/main.ts", "run", "-c", file], {
+    cwd: join(import.meta.dir, "../.."),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
+  const inUse = /\S+ is in use by another sense-events process/.exec(stderr)?.[0];
+  return { code, inUse };
+}
+
 test("a second instance on the same spool file exits 1 with a message naming the file", async () => {
   const first = await writeE2eConfig({ influx: { port: influx.port } });
   configs.push(first);
@@ -22,14 +34,10 @@ test("a second instance on the same spool file exits 1 with a message naming the
   const spool = join(first.dir, "outbox.sqlite");
   const second = await writeE2eConfig({ influx: { port: influx.port }, outbox: { path: spool } });
   configs.push(second);
-  const proc = Bun.spawn([process.execPath, "src/main.ts", "run", "-c", second.file], {
-    cwd: join(import.meta.dir, "../.."),
-    stdout: "pipe",
-    stderr: "pipe",
+  expect(await secondInstance(second.file)).toStrictEqual({
+    code: 1,
+    inUse: `${spool} is in use by another sense-events process`,
   });
-  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-  expect(code).toBe(1);
-  expect(stderr).toContain(`${spool} is in use by another sense-events process`);
 });
 
 test("a second instance on the same history file exits 1 with a message naming the file (reference §19)", async () => {
@@ -40,14 +48,10 @@ test("a second instance on the same history file exits 1 with a message naming t
   // Its own spool and ports: only the history file is shared.
   const second = await writeE2eConfig({ influx: { port: influx.port }, history: { path: history } });
   configs.push(second);
-  const proc = Bun.spawn([process.execPath, "src/main.ts", "run", "-c", second.file], {
-    cwd: join(import.meta.dir, "../.."),
-    stdout: "pipe",
-    stderr: "pipe",
+  expect(await secondInstance(second.file)).toStrictEqual({
+    code: 1,
+    inUse: `${history} is in use by another sense-events process`,
   });
-  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()]);
-  expect(code).toBe(1);
-  expect(stderr).toContain(`${history} is in use by another sense-events process`);
 });
 
 test.each([
