@@ -348,6 +348,32 @@ describe("without a token, on loopback", () => {
     for (const r of rows) expect(r).toContain("phase1-user");
   });
 
+  test("Download CSV works as soon as it is shown, while the rest of the history is still loading", async () => {
+    const ctx = await browser.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const p = await ctx.newPage();
+    watch(p);
+    // Hold "who was on" (loaded once the section is shown) until the download has happened.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await p.route("**/api/history/active**", async (route) => {
+      await held;
+      await route.continue();
+    });
+    await p.goto(open.url);
+    await p.locator("#search-csv").waitFor({ state: "visible" });
+    const [download] = await Promise.all([
+      p.waitForEvent("download", { timeout: 10_000 }),
+      p.click("#search-csv"),
+    ]);
+    const csv = await Bun.file((await download.path()) as string).text();
+    expect(csv).toContain("phase1-user");
+    release();
+    await p.waitForFunction(() => document.querySelector("#at-summary")?.textContent !== "");
+    await ctx.close();
+  });
+
   test("writes the screenshots of the populated dashboard to docs/ (desktop light, phone dark)", async () => {
     // Health lists both proxy nodes from /api/hosts; events per minute counts this file's events (all recent).
     await page.waitForFunction(

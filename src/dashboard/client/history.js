@@ -20,8 +20,12 @@ const RANGES = {
 };
 const TOP = 10;
 
-/** Starts the section; resolves to false (and shows the notice) when the server has no history. */
-export async function startHistory(served) {
+/**
+ * Starts the section; resolves to false (and shows the notice) when the server has no history.
+ * `wire` is called once the history is known to answer, before the section is shown, so no control
+ * is visible before it does something.
+ */
+export async function startHistory(served, wire = () => {}) {
   let range = "24h";
   let chart = null;
   /** The x range in seconds, [from, to] of the last load. */
@@ -39,10 +43,6 @@ export async function startHistory(served) {
       setText("history-off", `History is unavailable: ${error.message}`);
     return false;
   }
-  byId("history-on").hidden = false;
-  // The chart is sized from its box, which only has a width once shown.
-  await loadChart();
-
   for (const button of document.querySelectorAll("[data-range]")) {
     button.addEventListener("click", () => {
       range = button.dataset.range;
@@ -56,8 +56,12 @@ export async function startHistory(served) {
     showActive(fromLocalInput(byId("at-input").value)).catch(showError);
   });
   byId("at-input").value = toLocalInput(Date.now());
-  await showActive(Date.now());
   window.addEventListener("resize", () => chart?.setSize(chartSize()));
+  wire();
+  byId("history-on").hidden = false;
+  // The chart is sized from its box, which only has a width once shown.
+  await loadChart();
+  await showActive(Date.now());
   await Promise.all([loadDaily(), loadUsage()]);
   setInterval(() => refresh().catch(() => {}), 60_000);
   return true;

@@ -142,7 +142,7 @@ async function boot() {
   );
   await now.start();
   await pollHosts(accepted).catch(() => {});
-  if (await startHistory(info.history)) startSearch();
+  await startHistory(info.history, startSearch);
 }
 
 boot().catch((error) => setText("status", `dashboard error: ${error.message}`));
