@@ -1,5 +1,6 @@
 import type { DeliverableEvent } from "../events/event.ts";
 import type { Logger } from "../log.ts";
+import { hostPort } from "../net.ts";
 import type { Destination, SendResult } from "./destination.ts";
 import { classifyHttp, ERROR_BODY_CHARS, networkRetry } from "./http-result.ts";
 import { partialWrite } from "./influx-partial.ts";
@@ -45,8 +46,7 @@ const GZIP_LEVEL = 1;
 const WRITE_FAILED = "[influxdb] write failed: ";
 
 function baseUrl(o: InfluxDestinationOptions): string {
-  const host = o.host.includes(":") && !o.host.startsWith("[") ? `[${o.host}]` : o.host;
-  return `${o.useHttps ? "https" : "http"}://${host}:${o.port}`;
+  return `${o.useHttps ? "https" : "http"}://${hostPort(o.host, o.port)}`;
 }
 
 function section<K extends "v1" | "v2" | "v3">(

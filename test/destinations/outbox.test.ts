@@ -13,6 +13,7 @@ import type { Spool } from "../../src/destinations/spool.ts";
 import { openSpool } from "../../src/destinations/spool-file.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { testDestinationContract } from "../support/destination-contract.ts";
+import { waitFor } from "../support/wait.ts";
 
 /** A destination test double: answers each `send` with the next scripted result (ok when the script is empty). */
 function scripted(
@@ -93,12 +94,9 @@ function capturingLog() {
 const numbers = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
 
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not reached");
-    await Bun.sleep(5);
-  }
+/** Waits (polling) until `condition` holds. */
+function until(condition: () => boolean): Promise<true> {
+  return waitFor("the outbox condition", () => condition(), 5000, 5);
 }
 
 let dir: string;
