@@ -448,6 +448,18 @@ describe("result classes (reference §9)", () => {
     },
   );
 
+  test("an IPv6 literal host is written to, bare or already in brackets", async () => {
+    const v6 = Bun.serve({ hostname: "::1", port: 0, fetch: () => new Response(null, { status: 204 }) });
+    try {
+      for (const host of ["::1", "[::1]"]) {
+        const destination = influxDestination(options(v6.port as number, { host }));
+        expect(await destination.send(["m f=1 1"])).toStrictEqual({ kind: "ok" });
+      }
+    } finally {
+      v6.stop(true);
+    }
+  });
+
   test("a connection refused is retryable", async () => {
     const destination = influxDestination(options(await freePort()));
     expect((await destination.send(["m f=1 1"])).kind).toBe("retry");
