@@ -1,7 +1,9 @@
 import type { Database, Statement } from "bun:sqlite";
+import type { EventRow } from "./decode.ts";
 
 /** Rows bound per multi-row INSERT: one statement step per this many events instead of one per event. */
 const ROWS_PER_STATEMENT = 64;
+/** Columns of an {@link EventRow}. */
 const COLUMNS = 11;
 
 const SQL =
@@ -9,20 +11,11 @@ const SQL =
 
 /** Buffers events rows and inserts them {@link ROWS_PER_STATEMENT} at a time. */
 export interface RowInserter {
-  /** Adds one events row (inserted at the latest by the next {@link RowInserter.flush}). */
-  add(
-    id: number,
-    ts: number,
-    host: number,
-    user: number,
-    action: number,
-    app: number | null,
-    src: number,
-    origin: number,
-    context: number,
-    agent: number,
-    addr: number,
-  ): void;
+  /**
+   * Adds one events row (inserted at the latest by the next {@link RowInserter.flush}); the columns
+   * come as arguments, so the write thread allocates no array per event.
+   */
+  add(...row: EventRow): void;
   /** Inserts the buffered rows; returns how many rows were new since the previous flush. */
   flush(): number;
   /** Forgets buffered rows (after a rolled-back transaction). */

@@ -3,6 +3,7 @@ import { historyRoutes } from "../../src/api/history.ts";
 import type { UserEvent } from "../../src/events/event.ts";
 import type { HistoryPart } from "../../src/history/part.ts";
 import { events, KNOWN, MIN, mixedEvents, openPart, store, T0 } from "../history/support.ts";
+import { EVENT_KEYS } from "../support/events.ts";
 import type { TempDir } from "../support/process.ts";
 
 /** GETs a path and returns the parsed body. */
@@ -36,22 +37,7 @@ describe("GET /api/history/events", () => {
     const { app } = await api();
     const first = await get(app, "/api/history/events?limit=3");
     expect(first.events.map((e: { id: number }) => e.id)).toStrictEqual([8, 7, 6]);
-    expect(Object.keys(first.events[0])).toStrictEqual([
-      "id",
-      "receivedAt",
-      "source",
-      "host",
-      "action",
-      "userDirectory",
-      "userId",
-      "origin",
-      "context",
-      "appId",
-      "appName",
-      "message",
-      "userAgent",
-      "remoteAddress",
-    ]);
+    expect(Object.keys(first.events[0])).toStrictEqual(EVENT_KEYS);
     const second = await get(app, `/api/history/events?limit=3&cursor=${first.next}`);
     expect(second.events.map((e: { id: number }) => e.id)).toStrictEqual([5, 4, 3]);
     const last = await get(app, `/api/history/events?limit=3&cursor=${second.next}`);
