@@ -30,6 +30,9 @@ export async function startHistory(served, wire = () => {}) {
   let chart = null;
   /** The x range in seconds, [from, to] of the last load. */
   let xRange = [0, 1];
+  /** Numbers of the latest chart load and "who was on" question. */
+  let chartSeq = 0;
+  let activeSeq = 0;
 
   if (!served) {
     byId("history-off").hidden = false;
@@ -80,9 +83,14 @@ export async function startHistory(served, wire = () => {}) {
   }
 
   async function loadChart() {
+    // Only the newest load is drawn: an older answer (the minute's refresh, a range clicked before)
+    // that comes back later is dropped.
+    const seq = ++chartSeq;
+    const shown = range;
     const to = Date.now();
-    const { ms, step } = RANGES[range];
+    const { ms, step } = RANGES[shown];
     const { points } = await api(withQuery("/api/history/concurrency", { from: to - ms, to, step }));
+    if (seq !== chartSeq) return;
     const data = [
       points.map((p) => Date.parse(p.t) / 1000),
       points.map((p) => p.sessions),
@@ -100,7 +108,7 @@ export async function startHistory(served, wire = () => {}) {
     if (chart === null) chart = createChart(data);
     else chart.setData(data);
     // Which range the chart shows now (the range buttons answer before the data is back).
-    byId("chart-concurrency").dataset.range = range;
+    byId("chart-concurrency").dataset.range = shown;
   }
 
   function createChart(data) {
@@ -159,8 +167,11 @@ export async function startHistory(served, wire = () => {}) {
   }
 
   async function showActive(at) {
+    // As for the chart: an answer to an earlier question is dropped.
+    const seq = ++activeSeq;
     if (Number.isNaN(at)) return setText("at-summary", "Type a date and time.");
     const answer = await api(withQuery("/api/history/active", { at }));
+    if (seq !== activeSeq) return;
     const table = byId("at-table");
     fillTable(table, answer.sessions, (s) => [
       userOf(s),
