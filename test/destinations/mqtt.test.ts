@@ -347,7 +347,9 @@ describe("against a real mosquitto", () => {
     });
     opened.push({ close: () => twin.endAsync(true) });
     await new Promise<void>((resolve) => twin.once("connect", () => resolve()));
-    for (let i = 0; i < 50 && !lines.some((l) => l.includes("[mqtt] disconnected")); i++) await Bun.sleep(20);
+    await waitFor("the first client's disconnect", () =>
+      lines.some((l) => l.includes("[mqtt] disconnected")),
+    );
     expect(lines.filter((l) => l.includes("[mqtt] disconnected")).length).toBe(1);
   });
 
