@@ -75,6 +75,19 @@ function watch(p: Page, errors = consoleErrors): void {
   p.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
 }
 
+/** Holds the page's requests matching `url` until the returned function is called. */
+async function holdRequests(p: Page, url: string): Promise<() => void> {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await p.route(url, async (route) => {
+    await held;
+    await route.continue();
+  });
+  return release;
+}
+
 /** Text of the visible rows of the live feed. */
 function feedRows(p: Page): Promise<string[]> {
   return p.$$eval("#feed tr:not([hidden])", (rows) => rows.map((r) => r.textContent ?? ""));
@@ -342,14 +355,7 @@ describe("without a token, on loopback", () => {
     await p.goto(open.url);
     await p.locator("#chart-concurrency[data-range='24h'] canvas").waitFor();
     // The 7 d answer (hourly steps) is held until the 1 h one has been drawn.
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await p.route("**/api/history/concurrency?*step=1h*", async (route) => {
-      await held;
-      await route.continue();
-    });
+    const release = await holdRequests(p, "**/api/history/concurrency?*step=1h*");
     await p.click("[data-range='7d']");
     await p.click("[data-range='1h']");
     await p.locator("#chart-concurrency[data-range='1h']").waitFor();
@@ -392,14 +398,7 @@ describe("without a token, on loopback", () => {
     const p = await ctx.newPage();
     watch(p);
     // Hold "who was on" (loaded once the section is shown) until the download has happened.
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await p.route("**/api/history/active**", async (route) => {
-      await held;
-      await route.continue();
-    });
+    const release = await holdRequests(p, "**/api/history/active**");
     await p.goto(open.url);
     await p.locator("#search-csv").waitFor({ state: "visible" });
     const [download] = await Promise.all([
